@@ -1,0 +1,170 @@
+"""The clip cache: content-addressed WAV files, one per sentence, written atomically.
+
+The key is the sha256 of the engine's identity (name, versions, voice, rate, volume) and the
+exact text, so a warm run synthesizes nothing and a changed setting never plays a stale clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from player.errors import GuidedError
+from player.script import Session
+from player.speech import Engine, VoiceSettings, make_clip
+from player.timeline import Timeline, TimingOptions, build_timeline
+from player.wavfile import ClipFileError, clip_frames, read_clip, write_clip
+
+
+class CacheError(GuidedError):
+    """The cache folder cannot be used."""
+
+
+def clip_key(identity: dict, text: str) -> str:
+    blob = json.dumps({"identity": identity, "text": text}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RenderReport:
+    synthesized: int
+    cached: int
+
+
+class ClipCache:
+    """Clips stored as <dir>/<key[:2]>/<key>.wav."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def path_for(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.wav"
+
+    def frames(self, key: str) -> int | None:
+        """A cached clip's length in samples, from its header; None when absent or damaged."""
+        return clip_frames(self.path_for(key))
+
+    def load(self, key: str) -> np.ndarray | None:
+        """A cached clip's samples, or None when absent; a damaged entry is removed, never played."""
+        path = self.path_for(key)
+        if not path.exists():
+            return None
+        try:
+            samples = read_clip(path)
+        except ClipFileError:
+            samples = np.zeros(0, dtype=np.int16)
+        if samples.size == 0:
+            path.unlink(missing_ok=True)
+            return None
+        return samples
+
+    def store(self, key: str, samples: np.ndarray) -> None:
+        """Write atomically: a temp file in the same folder, then os.replace."""
+        path = self.path_for(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".part-", suffix=".wav", dir=path.parent)
+        except OSError as exc:
+            raise CacheError(f"cannot write to the clip cache {self.directory}: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                write_clip(f, samples)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+        except OSError as exc:
+            Path(temp).unlink(missing_ok=True)
+            raise CacheError(f"cannot write to the clip cache {self.directory}: {exc.strerror}") from None
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    def entries(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return [p for p in self.directory.glob("??/*.wav") if p.is_file()]
+
+    def info(self) -> dict:
+        entries = self.entries()
+        return {
+            "path": str(self.directory),
+            "clips": len(entries),
+            "bytes": sum(p.stat().st_size for p in entries),
+        }
+
+    def clear(self) -> int:
+        """Remove every clip (and stray partial files); return how many clips were removed."""
+        entries = self.entries()
+        for path in entries:
+            path.unlink(missing_ok=True)
+        for stray in self.directory.glob("??/.part-*"):
+            stray.unlink(missing_ok=True)
+        for folder in self.directory.glob("??"):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        return len(entries)
+
+
+class VoicedCache:
+    """The cache seen through one engine and voice settings: sentences in, clips out."""
+
+    def __init__(self, cache: ClipCache, engine: Engine, settings: VoiceSettings):
+        self.cache = cache
+        self.engine = engine
+        self.settings = settings
+        self.identity = engine.cache_identity(settings)
+        self.voice_id = self.identity["voice"]
+
+    def key(self, sentence: str) -> str:
+        return clip_key(self.identity, sentence)
+
+    def frames(self, sentence: str) -> int | None:
+        return self.cache.frames(self.key(sentence))
+
+    def clip(self, sentence: str) -> np.ndarray:
+        """The clip for `sentence`, synthesized now if it is missing or damaged."""
+        key = self.key(sentence)
+        samples = self.cache.load(key)
+        if samples is None:
+            samples = make_clip(self.engine, sentence, self.settings, self.voice_id)
+            self.cache.store(key, samples)
+        return samples
+
+    def render_missing(
+        self, sentences: Iterable[str], progress: Callable[[int], None] = lambda n: None
+    ) -> RenderReport:
+        """Synthesize every sentence not yet cached (or damaged); count what was done."""
+        synthesized = cached = 0
+        for sentence in sentences:
+            key = self.key(sentence)
+            if self.cache.frames(key) is not None and self.cache.load(key) is not None:
+                cached += 1
+            else:
+                self.cache.store(key, make_clip(self.engine, sentence, self.settings, self.voice_id))
+                synthesized += 1
+            progress(1)
+        return RenderReport(synthesized, cached)
+
+
+def render_timeline(
+    session: Session,
+    timing: TimingOptions,
+    voiced: VoicedCache,
+    progress: Callable[[int], None] = lambda n: None,
+) -> tuple[Timeline, RenderReport]:
+    """Synthesize what the session needs, then plan it with the clips' exact lengths."""
+    estimate = build_timeline(session, timing, voiced.settings.rate)
+    report = voiced.render_missing(estimate.sentences(), progress)
+    return plan(session, timing, voiced), report
+
+
+def plan(session: Session, timing: TimingOptions, voiced: VoicedCache) -> Timeline:
+    """The timeline with cached clips' exact lengths (estimated where a clip is missing)."""
+    return build_timeline(session, timing, voiced.settings.rate, voiced.frames)

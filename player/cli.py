@@ -1,0 +1,337 @@
+"""The `guided` command: options in, one library call per command, errors out as one line."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from player import __version__
+from player.cache import ClipCache, VoicedCache, plan, render_timeline
+from player.errors import GuidedError, ScriptError
+from player.export import check_target, export_wav
+from player.library import bundled_paths, open_session
+from player.paths import cache_dir
+from player.script import load_session
+from player.speech import DEFAULT_RATE, RATE_RANGE, VoiceSettings, get_engine
+from player.timeline import PAUSE_SCALE_RANGE, SAMPLE_RATE, TimingOptions, build_timeline, check_name
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class GuidedGroup(click.Group):
+    """Maps the project's errors to one line and exit 1, and Ctrl-C to one line and exit 130."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GuidedError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("\nStopped.", err=True)
+            ctx.exit(130)
+
+
+def _name(ctx, param, value):
+    try:
+        return check_name(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def voice_options(f):
+    f = click.option("--volume", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+                     help="Speech volume, 0 to 1.")(f)
+    f = click.option("--rate", type=click.IntRange(*RATE_RANGE), default=DEFAULT_RATE, show_default=True,
+                     help="Speaking rate in words per minute.")(f)
+    f = click.option("--voice", metavar="ID", help="Voice id or name (see 'guided voices').")(f)
+    return f
+
+
+def timing_options(f):
+    f = click.option("--partner-b", default="Partner B", show_default=True, callback=_name,
+                     help="Name spoken for partner B.")(f)
+    f = click.option("--partner-a", default="Partner A", show_default=True, callback=_name,
+                     help="Name spoken for partner A.")(f)
+    f = click.option("--pause-scale", type=click.FloatRange(*PAUSE_SCALE_RANGE), default=1.0,
+                     show_default=True, metavar="F",
+                     help="Scale every timed silence (0.05 to 5); speech is never stretched.")(f)
+    return f
+
+
+def _timing(pause_scale, partner_a, partner_b) -> TimingOptions:
+    return TimingOptions(partner_a=partner_a, partner_b=partner_b, pause_scale=pause_scale)
+
+
+def _voiced(ctx, voice, rate, volume) -> VoicedCache:
+    engine = get_engine()
+    ctx.call_on_close(engine.close)
+    return VoicedCache(ClipCache(ctx.obj["cache_dir"]), engine, VoiceSettings(voice, rate, volume))
+
+
+@contextlib.contextmanager
+def _progress(total: int, label: str):
+    """A progress bar on a terminal; nothing otherwise."""
+    if not sys.stderr.isatty() or total == 0:
+        yield lambda n: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _prepare(ctx, session, timing, voice, rate, volume):
+    """Render missing clips (with a progress bar) and return the exact timeline."""
+    voiced = _voiced(ctx, voice, rate, volume)
+    sentences = build_timeline(session, timing, rate).sentences()
+    missing = sum(1 for s in sentences if voiced.frames(s) is None)
+    with _progress(missing, "Preparing speech") as progress:
+        timeline, report = render_timeline(session, timing, voiced, lambda n: progress(n))
+    return timeline, voiced, report
+
+
+def _clock(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@click.group(cls=GuidedGroup, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="guided")
+@click.option("--cache-dir", "cache_dir_option", type=click.Path(file_okay=False, path_type=Path),
+              help="Where spoken clips are cached (default: audio_cache/ in a checkout, else the "
+                   "user cache folder; env GUIDED_CACHE_DIR).")
+@click.pass_context
+def cli(ctx, cache_dir_option):
+    """Voice-guided exercises on emotional intimacy, for one listener or a couple.
+
+    Scripts are spoken by an offline voice, with timed silences to reflect or to talk.
+    Nothing leaves your machine. These sessions are not therapy.
+
+    \b
+    Examples:
+      guided list
+      guided play arriving
+      guided play daily-check-in --partner-a Sam --partner-b Alex
+      guided export arriving -o arriving.wav
+
+    Script format: docs/script-format.md
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["cache_dir"] = cache_dir(cache_dir_option)
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_sessions(as_json):
+    """List the bundled sessions.
+
+    \b
+    Examples:
+      guided list
+      guided list --json
+    """
+    rows = []
+    for path in bundled_paths():
+        session = load_session(path)
+        minutes = build_timeline(session, TimingOptions(), DEFAULT_RATE).duration_s / 60
+        rows.append({"id": session.id, "title": session.title, "summary": session.summary,
+                     "mode": session.mode, "minutes": round(minutes, 1), "tags": list(session.tags)})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    width = max((len(r["id"]) for r in rows), default=2)
+    for r in rows:
+        click.echo(f"{r['id']:<{width}}  {r['mode']:<6}  {r['minutes']:>5.1f} min  {r['title']}")
+
+
+@cli.command()
+@click.argument("session")
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@voice_options
+@timing_options
+@click.pass_context
+def show(ctx, session, as_json, voice, rate, volume, pause_scale, partner_a, partner_b):
+    """Show a session's timeline: every sound and silence in playing order.
+
+    Times are exact when the clips are cached (after 'guided render'), estimated otherwise.
+
+    \b
+    Examples:
+      guided show arriving
+      guided show daily-check-in --partner-a Sam --partner-b Alex --json
+    """
+    loaded = open_session(session)
+    timeline = plan(loaded, _timing(pause_scale, partner_a, partner_b), _voiced(ctx, voice, rate, volume))
+    if as_json:
+        click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
+        return
+    kind = "estimated" if timeline.estimated else "exact"
+    click.echo(f"{loaded.title} ({loaded.mode}, {_clock(timeline.duration_s)}, {kind})")
+    for event in timeline.events:
+        when = _clock(event.start_s)
+        if event.kind == "section":
+            click.echo(f"\n{when}  ── {event.text} ──")
+        elif event.kind == "say":
+            click.echo(f"{when}  say      {event.text}")
+        elif event.kind == "bell":
+            click.echo(f"{when}  bell     {event.bell}")
+        else:
+            cues = f" (soft cue at {_clock(event.cues[0] / SAMPLE_RATE)})" if event.cues else ""
+            click.echo(f"{when}  silence  {event.purpose} {event.duration_s:.1f}s{cues}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths):
+    """Check scripts and report every problem, as PATH:LINE: message.
+
+    \b
+    Examples:
+      guided validate my-session.yaml
+      guided validate scripts/*.yaml
+    """
+    failed = 0
+    for path in paths:
+        try:
+            session = load_session(path)
+        except ScriptError as exc:
+            failed += 1
+            click.echo(str(exc), err=True)
+        else:
+            click.echo(f"{path}: valid ({len(session.steps)} steps)")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(paths)} scripts have problems")
+
+
+@cli.command()
+@click.argument("sessions", nargs=-1)
+@click.option("--all", "render_all", is_flag=True, help="Render every bundled session.")
+@voice_options
+@timing_options
+@click.pass_context
+def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_a, partner_b):
+    """Synthesize the clips sessions need into the cache, ahead of time.
+
+    \b
+    Examples:
+      guided render arriving
+      guided render --all
+    """
+    if render_all == bool(sessions):
+        raise click.UsageError("name one or more sessions, or give --all")
+    names = [p.stem for p in bundled_paths()] if render_all else list(sessions)
+    loaded = [open_session(name) for name in names]
+    synthesized = cached = 0
+    for session in loaded:
+        _, _, report = _prepare(ctx, session, _timing(pause_scale, partner_a, partner_b), voice, rate, volume)
+        synthesized += report.synthesized
+        cached += report.cached
+    click.echo(f"{synthesized} clips synthesized, {cached} already cached.")
+
+
+@cli.command()
+@click.argument("session")
+@voice_options
+@timing_options
+@click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")
+@click.pass_context
+def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, audio_driver):
+    """Play a session: speech, silences and bells, with captions as lines are spoken.
+
+    Ctrl-C stops at once. Wait steps wait for space or enter on a terminal.
+
+    \b
+    Examples:
+      guided play arriving
+      guided play four-practices --partner-a Sam --partner-b Alex --pause-scale 0.5
+    """
+    from player.playback import play_timeline
+
+    loaded = open_session(session)
+    timeline, voiced, _ = _prepare(ctx, loaded, _timing(pause_scale, partner_a, partner_b), voice, rate, volume)
+    click.echo(f"{loaded.title} · {_clock(timeline.duration_s)} · Ctrl-C stops")
+    play_timeline(timeline, voiced, driver=audio_driver)
+    click.echo("\nThe session has ended.")
+
+
+@cli.command()
+@click.argument("session")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The file to write (.wav).")
+@voice_options
+@timing_options
+@click.pass_context
+def export(ctx, session, output, voice, rate, volume, pause_scale, partner_a, partner_b):
+    """Export a session to an audio file; wait steps use their fallback silence.
+
+    \b
+    Examples:
+      guided export arriving -o arriving.wav
+      guided export daily-check-in -o check-in.wav --partner-a Sam --partner-b Alex
+    """
+    loaded = open_session(session)
+    check_target(output)
+    timeline, voiced, _ = _prepare(ctx, loaded, _timing(pause_scale, partner_a, partner_b), voice, rate, volume)
+    with _progress(timeline.length, "Exporting") as progress:
+        result = export_wav(timeline, voiced, output, progress)
+    click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def voices(as_json):
+    """List the voices the speech engine offers.
+
+    \b
+    Examples:
+      guided voices
+      guided voices --json
+    """
+    engine = get_engine()
+    try:
+        found = engine.voices()
+    finally:
+        engine.close()
+    if as_json:
+        rows = [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found]
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    width = max((len(v.id) for v in found), default=2)
+    for v in found:
+        click.echo(f"{v.id:<{width}}  {v.name}  ({', '.join(v.languages)})")
+
+
+@cli.group()
+def cache():
+    """Look at or empty the clip cache.
+
+    \b
+    Examples:
+      guided cache info
+      guided cache clear
+    """
+
+
+@cache.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def info(ctx, as_json):
+    """Where the cache is, how many clips it holds, and their size."""
+    details = ClipCache(ctx.obj["cache_dir"]).info()
+    if as_json:
+        click.echo(json.dumps(details, indent=2))
+        return
+    click.echo(f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB")
+
+
+@cache.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def clear(ctx, as_json):
+    """Remove every cached clip (they are made again when needed)."""
+    removed = ClipCache(ctx.obj["cache_dir"]).clear()
+    if as_json:
+        click.echo(json.dumps({"removed": removed}))
+        return
+    click.echo(f"Removed {removed} clips.")

@@ -1,0 +1,45 @@
+"""The project's error types: one per kind of failure, each with a message fit for one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GuidedError(Exception):
+    """Base of every error the CLI reports as one line and exit status 1."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a script, at a line of its file."""
+
+    line: int
+    message: str
+
+
+class ScriptError(GuidedError):
+    """A script that cannot be played; carries every problem found, not just the first."""
+
+    def __init__(self, path: str, problems: list[Problem]):
+        self.path = path
+        self.problems = sorted(problems, key=lambda p: p.line)
+        super().__init__("\n".join(f"{path}:{p.line}: {p.message}" for p in self.problems))
+
+
+class SessionNotFound(GuidedError):
+    """A SESSION argument that is neither a bundled id nor a script file."""
+
+    def __init__(self, name: str):
+        super().__init__(f"no session named '{name}' (see 'guided list')")
+
+
+class SpeechError(GuidedError):
+    """The speech engine failed to produce a usable clip."""
+
+
+class AudioDeviceError(GuidedError):
+    """No audio device could be opened for playback."""
+
+
+class ExportError(GuidedError):
+    """An export could not be written."""

@@ -1,0 +1,125 @@
+"""Stage 3: speech. Engines turn a sentence into samples; `make_clip` checks and conditions them.
+
+An engine is anything with this small interface (see `Engine`), so more engines can be added
+beside the default pyttsx3 one without touching the rest of the pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from player.errors import SpeechError
+from player.timeline import SAMPLE_RATE
+
+DEFAULT_RATE = 150  # words per minute: an unhurried guiding voice
+RATE_RANGE = (80, 300)
+SILENCE_FLOOR = 0.01  # of full scale (-40 dBFS): quieter frames count as silence when trimming
+TARGET_RMS = 10 ** (-20 / 20)  # speech level, of full scale
+PEAK_CEILING = 10 ** (-1 / 20)
+FADE_S = 0.01
+
+
+@dataclass(frozen=True)
+class Voice:
+    id: str
+    name: str
+    languages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    voice: str | None = None  # None: the engine's default voice
+    rate: int = DEFAULT_RATE
+    volume: float = 1.0
+
+
+class Engine(Protocol):
+    name: str
+
+    def synthesize(self, text: str, voice: str, rate: int, volume: float) -> np.ndarray:
+        """Mono int16 samples at SAMPLE_RATE for `text` (one sentence)."""
+
+    def voices(self) -> list[Voice]:
+        """Every voice the engine offers."""
+
+    def resolve_voice(self, voice: str | None) -> str:
+        """The id of `voice` (an id or a name), or of the default voice; SpeechError if unknown."""
+
+    def cache_identity(self, settings: VoiceSettings) -> dict:
+        """What makes this engine's clips differ: name, versions, voice, rate, volume."""
+
+    def close(self) -> None:
+        """Release the engine's resources (worker processes)."""
+
+
+def get_engine(name: str = "pyttsx3") -> Engine:
+    """The engine called `name`."""
+    if name == "pyttsx3":
+        from player.speech.pyttsx3_engine import Pyttsx3Engine
+
+        return Pyttsx3Engine()
+    raise SpeechError(f"unknown speech engine '{name}' (available: pyttsx3)")
+
+
+def resolve_voice_in(voices: list[Voice], voice: str) -> str:
+    """Match `voice` against ids, then names (case-insensitive); SpeechError listing the ids."""
+    wanted = voice.strip().lower()
+    for candidate in voices:
+        if candidate.id.lower() == wanted:
+            return candidate.id
+    for candidate in voices:
+        if candidate.name.lower() == wanted:
+            return candidate.id
+    ids = ", ".join(v.id for v in voices)
+    raise SpeechError(f"unknown voice '{voice}'; valid ids (see 'guided voices'): {ids}")
+
+
+def check_clip(samples: np.ndarray, text: str, rate: int) -> str | None:
+    """Why a synthesized clip cannot be right, or None when it looks like speech of `text`."""
+    if samples.size == 0:
+        return "the engine produced no audio"
+    if np.abs(samples.astype(np.int32)).max() < SILENCE_FLOOR * 32768:
+        return "the engine produced only silence"
+    seconds = samples.size / SAMPLE_RATE
+    expected = len(text.split()) * 60.0 / rate
+    if seconds < 0.2 * expected or seconds > 4 * expected + 3:
+        return f"the clip lasts {seconds:.1f}s where about {expected:.1f}s was expected"
+    return None
+
+
+def condition_clip(samples: np.ndarray, volume: float = 1.0) -> np.ndarray:
+    """Trim the engine's silence, bring speech to a common level under a peak ceiling, fade the ends.
+
+    `volume` (0–1) is applied after levelling, so it means the same for every engine."""
+    audio = samples.astype(np.float64) / 32768.0
+    loud = np.flatnonzero(np.abs(audio) >= SILENCE_FLOOR)
+    if loud.size == 0:
+        return np.zeros(0, dtype=np.int16)
+    margin = int(0.02 * SAMPLE_RATE)
+    audio = audio[max(0, loud[0] - margin) : loud[-1] + margin + 1]
+    voiced = audio[np.abs(audio) >= SILENCE_FLOOR]
+    gain = TARGET_RMS / max(np.sqrt(np.mean(voiced**2)), 1e-9)
+    gain = min(gain, PEAK_CEILING / max(np.abs(audio).max(), 1e-9))
+    audio *= gain * volume
+    fade = min(int(FADE_S * SAMPLE_RATE), audio.size // 2)
+    if fade:
+        ramp = np.linspace(0.0, 1.0, fade)
+        audio[:fade] *= ramp
+        audio[-fade:] *= ramp[::-1]
+    return np.round(audio * 32767).astype(np.int16)
+
+
+def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str, label: str = "") -> np.ndarray:
+    """Synthesize `text`, check it looks like speech (one retry), and condition it for the cache."""
+    reason = None
+    for _ in range(2):
+        # Full engine volume: the level is set in condition_clip, identically for every engine.
+        samples = engine.synthesize(text, voice_id, settings.rate, 1.0)
+        reason = check_clip(samples, text, settings.rate)
+        if reason is None:
+            return condition_clip(samples, settings.volume)
+    where = f" ({label})" if label else ""
+    raise SpeechError(f"speech failed twice for {text[:60]!r}{where}: {reason}")

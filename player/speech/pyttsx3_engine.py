@@ -1,0 +1,226 @@
+"""The default engine: pyttsx3 (espeak-ng on Linux, NSSpeechSynthesizer on macOS, SAPI5 on Windows).
+
+pyttsx3 2.99 loses audio silently in several ways, so it never runs in our process. A worker
+started with `spawn` (a forked child of an initialised pyttsx3 hangs) owns one pyttsx3 engine
+and takes one sentence at a time: one `save_to_file` per `runAndWait`, then it waits until the
+file is complete. The parent kills a worker that does not answer in time, and starts a new one.
+Its stdout goes to /dev/null, so pyttsx3's "Audio saved to …" never reaches ours.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from player.errors import SpeechError
+from player.speech import Voice, VoiceSettings, resolve_voice_in
+from player.wavfile import read_clip
+
+SENTENCE_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 30.0
+FILE_SETTLE_TIMEOUT_S = 5.0
+WAV_HEADER_BYTES = 44
+EMPTY_FILE_RETRIES = 4
+
+
+class Pyttsx3Engine:
+    """pyttsx3 in a supervised worker process."""
+
+    name = "pyttsx3"
+
+    def __init__(self, timeout: float = SENTENCE_TIMEOUT_S):
+        self.timeout = timeout
+        self._process = None
+        self._conn = None
+        self._info: dict | None = None
+        self._tempdir = tempfile.TemporaryDirectory(prefix="guided-tts-")
+
+    # -- the interface
+
+    def voices(self) -> list[Voice]:
+        return [Voice(v["id"], v["name"], tuple(v["languages"])) for v in self._engine_info()["voices"]]
+
+    def resolve_voice(self, voice: str | None) -> str:
+        if voice is None:
+            return self._engine_info()["default_voice"]
+        return resolve_voice_in(self.voices(), voice)
+
+    def cache_identity(self, settings: VoiceSettings) -> dict:
+        info = self._engine_info()
+        return {
+            "engine": self.name,
+            "pyttsx3": info["pyttsx3"],
+            "driver": info["driver"],
+            "driver_version": info["driver_version"],
+            "voice": self.resolve_voice(settings.voice),
+            "rate": settings.rate,
+            "volume": settings.volume,
+        }
+
+    def synthesize(self, text: str, voice: str, rate: int, volume: float) -> np.ndarray:
+        if not text.strip():
+            raise SpeechError("nothing to say: the text is empty")
+        fd, path = tempfile.mkstemp(suffix=".wav", dir=self._tempdir.name)
+        os.close(fd)
+        try:
+            reply = self._ask(("say", text, voice, rate, volume, path), self.timeout)
+            if reply[0] != "ok":
+                return np.zeros(0, dtype=np.int16)  # make_clip reports it and tries once more
+            return read_clip(Path(path))
+        finally:
+            Path(path).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._process is not None:
+            try:
+                self._conn.send(("quit",))
+                self._process.join(2)
+            except (OSError, EOFError):
+                pass
+            if self._process.is_alive():
+                self._process.kill()
+            self._process = None
+            self._conn = None
+        self._tempdir.cleanup()
+
+    # -- the worker
+
+    def _engine_info(self) -> dict:
+        if self._info is None:
+            reply = self._ask(("info",), START_TIMEOUT_S)
+            if reply[0] != "ok":
+                raise SpeechError(f"pyttsx3 could not start: {reply[1]}")
+            self._info = reply[1]
+        return self._info
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(target=_worker_main, args=(child,), daemon=True, name="guided-tts")
+        self._process.start()
+        child.close()
+        self._conn = parent
+
+    def _ask(self, request: tuple, timeout: float) -> tuple:
+        if self._process is None or not self._process.is_alive():
+            self._start()
+        deadline = time.monotonic() + timeout
+        try:
+            self._conn.send(request)
+            # Poll in slices so a worker that died is noticed at once, not at the deadline.
+            while time.monotonic() < deadline:
+                if self._conn.poll(0.05):
+                    return self._conn.recv()
+                if not self._process.is_alive():
+                    return self._restart_after(f"the speech worker stopped (exit code {self._process.exitcode})")
+        except (OSError, EOFError):
+            return self._restart_after("the speech worker stopped")
+        return self._restart_after(f"the speech worker did not answer within {timeout:.0f}s")
+
+    def _restart_after(self, reason: str) -> tuple:
+        # Hung or dead: kill it, so the next request starts afresh.
+        self._process.kill()
+        self._process.join(2)
+        self._process = None
+        return ("error", reason)
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def _worker_main(conn) -> None:
+    """Runs in the spawned worker: one pyttsx3 engine, one request at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")
+    try:
+        import pyttsx3
+
+        engine = pyttsx3.init()
+    except Exception as exc:  # the parent turns this into one clear line
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if request[0] == "quit":
+            return
+        try:
+            if request[0] == "info":
+                conn.send(("ok", _describe(engine)))
+            elif request[0] == "say":
+                _, text, voice, rate, volume, path = request
+                engine.setProperty("voice", voice)
+                engine.setProperty("rate", rate)
+                engine.setProperty("volume", volume)
+                _save(engine, text, Path(path))
+                conn.send(("ok", path))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+def _describe(engine) -> dict:
+    voices = []
+    for v in engine.getProperty("voices"):
+        languages = [str(lang) for lang in (v.languages or [])]
+        voices.append({"id": str(v.id), "name": str(v.name or v.id), "languages": languages})
+    driver = type(engine.proxy._driver).__module__.rsplit(".", 1)[-1]
+    return {
+        "voices": voices,
+        "default_voice": str(engine.getProperty("voice")),
+        "pyttsx3": metadata.version("pyttsx3"),
+        "driver": driver,
+        "driver_version": _driver_version(driver),
+    }
+
+
+def _driver_version(driver: str) -> str:
+    if driver == "espeak":
+        from pyttsx3.drivers import _espeak
+
+        return (_espeak.Info() or b"").decode("utf-8", "replace")
+    return sys.platform
+
+
+def _save(engine, text: str, path: Path) -> None:
+    """One save_to_file per runAndWait, then wait for the whole file. espeak-ng through pyttsx3
+    now and then writes a header with no audio (about one sentence in a hundred, seen in a
+    worker process); saying it again mends it, so try a few times before the parent judges."""
+    for _ in range(EMPTY_FILE_RETRIES):
+        path.unlink(missing_ok=True)
+        engine.save_to_file(text, str(path))
+        engine.runAndWait()
+        if _wait_for_complete_wav(path) > WAV_HEADER_BYTES:
+            return
+
+
+def _wait_for_complete_wav(path: Path) -> int:
+    """Some drivers return before the file is written: wait until its RIFF header accounts for
+    every byte (the header is patched when the writer closes the file); return the size."""
+    deadline = time.monotonic() + FILE_SETTLE_TIMEOUT_S
+    size = 0
+    while time.monotonic() < deadline:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+                size = os.fstat(f.fileno()).st_size
+            if head[:4] == b"RIFF" and int.from_bytes(head[4:8], "little") + 8 == size:
+                return size
+        except OSError:
+            pass
+        time.sleep(0.002)
+    return size

@@ -1,0 +1,278 @@
+"""Stage 2: turn a Session into a Timeline: every sound and silence, in order, timed to the sample.
+
+The clock runs in samples at SAMPLE_RATE so start times never drift, however long the session.
+Speech lengths come from the clip cache when the clips exist (exact) and are estimated from
+words and rate otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from player.script import INLINE_BREAK, Session, Step
+
+SAMPLE_RATE = 22050
+SENTENCE_GAP_S = 0.4  # between sentences of one passage: a breath
+PASSAGE_TAIL_S = 0.6  # after a spoken passage, before whatever comes next
+BELL_S = {"soft": 4.0, "end": 7.0}  # a bell event lasts until its sound has died away
+CUE_S = 2.0  # the soft cue inside a long talk silence
+TALK_CUE_BEFORE_END_S = 60.0
+MAX_SENTENCE_CHARS = 400  # longer sentences are split at commas, then words
+DEFAULT_NAMES = ("Partner A", "Partner B")
+PAUSE_SCALE_RANGE = (0.05, 5.0)
+MAX_NAME = 40
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+_PLACEHOLDER = re.compile(r"\{(a|b|speaker|listener)\}")
+
+
+def seconds_to_samples(seconds: float) -> int:
+    return round(seconds * SAMPLE_RATE)
+
+
+def check_name(name: str) -> str:
+    """A partner name: 1–40 printable characters. Raises ValueError with the reason."""
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise ValueError(f"a name is 1 to {MAX_NAME} characters, not {len(name)}")
+    if not name.isprintable():
+        raise ValueError("a name may only hold printable characters")
+    return name
+
+
+@dataclass(frozen=True)
+class TimingOptions:
+    partner_a: str = DEFAULT_NAMES[0]
+    partner_b: str = DEFAULT_NAMES[1]
+    pause_scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """One sound or silence. `start` and `length` are in samples; cues are offsets in samples."""
+
+    step: int
+    kind: str  # section | say | silence | bell
+    section: str | None
+    start: int
+    length: int
+    text: str = ""
+    purpose: str | None = None
+    cues: tuple[int, ...] = ()
+    sentences: tuple[str, ...] = ()
+    bell: str | None = None
+
+    @property
+    def start_s(self) -> float:
+        return self.start / SAMPLE_RATE
+
+    @property
+    def duration_s(self) -> float:
+        return self.length / SAMPLE_RATE
+
+    @property
+    def end(self) -> int:
+        return self.start + self.length
+
+
+@dataclass(frozen=True)
+class Timeline:
+    session: Session
+    events: tuple[Event, ...]
+    step_count: int
+    estimated: bool
+
+    @property
+    def length(self) -> int:
+        return self.events[-1].end if self.events else 0
+
+    @property
+    def duration_s(self) -> float:
+        return self.length / SAMPLE_RATE
+
+    def sentences(self) -> list[str]:
+        """Every distinct sentence to synthesize, in first-spoken order."""
+        seen: dict[str, None] = {}
+        for event in self.events:
+            for sentence in event.sentences:
+                seen.setdefault(sentence)
+        return list(seen)
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.session.id,
+            "title": self.session.title,
+            "mode": self.session.mode,
+            "duration_s": round(self.duration_s, 3),
+            "estimated": self.estimated,
+            "events": [
+                {
+                    "step": e.step,
+                    "kind": e.kind,
+                    "purpose": e.purpose,
+                    "section": e.section,
+                    "start_s": round(e.start_s, 3),
+                    "duration_s": round(e.duration_s, 3),
+                    "text": e.text,
+                    "cues": [round(c / SAMPLE_RATE, 3) for c in e.cues],
+                }
+                for e in self.events
+            ],
+        }
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a passage into sentences; over-long ones are cut at commas, then between words."""
+    sentences = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        sentence = sentence.strip()
+        if sentence:
+            sentences.extend(_cut_long(sentence))
+    return sentences
+
+
+def _cut_long(sentence: str) -> list[str]:
+    if len(sentence) <= MAX_SENTENCE_CHARS:
+        return [sentence]
+    pieces: list[str] = []
+    current = ""
+    for word in re.split(r"(?<=[,;:])\s+|\s+", sentence):
+        if current and len(current) + 1 + len(word) > MAX_SENTENCE_CHARS:
+            pieces.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def estimate_samples(sentence: str, rate: int) -> int:
+    """Spoken length of a sentence from its words and the rate (words per minute)."""
+    words = len(sentence.split())
+    pauses = len(re.findall(r"[,;:—–]", sentence))
+    return seconds_to_samples(words * 60.0 / rate + 0.25 * pauses + 0.15)
+
+
+def fill_names(text: str, names: dict[str, str]) -> str:
+    """Literal, single-pass placeholder replacement: a name is never itself interpreted."""
+    return _PLACEHOLDER.sub(lambda m: names[m.group(1)], text)
+
+
+@dataclass(frozen=True)
+class PlayStep:
+    """A script step as it is played: turns expanded, names filled in, numbered in play order."""
+
+    number: int
+    step: Step
+    text: str
+    section: str | None
+
+
+def play_steps(session: Session, options: TimingOptions) -> list[PlayStep]:
+    names = {"a": options.partner_a, "b": options.partner_b}
+    out: list[PlayStep] = []
+    section: str | None = None
+
+    def add(step: Step, roles: dict[str, str]) -> None:
+        nonlocal section
+        text = fill_names(step.text, roles)
+        if step.kind == "section":
+            section = text
+        out.append(PlayStep(len(out) + 1, step, text, section))
+
+    for step in session.steps:
+        if step.kind != "turns":
+            add(step, names)
+            continue
+        first, second = step.order
+        for speaker, listener in ((first, second), (second, first)):
+            roles = {**names, "speaker": names[speaker], "listener": names[listener]}
+            for inner in step.steps:
+                add(inner, roles)
+    return out
+
+
+def build_timeline(
+    session: Session,
+    options: TimingOptions,
+    rate: int,
+    clip_samples: Callable[[str], int | None] = lambda sentence: None,
+) -> Timeline:
+    """Plan every event. `clip_samples(sentence)` gives a cached clip's length, or None."""
+    estimated = False
+
+    def sentence_length(sentence: str) -> int:
+        nonlocal estimated
+        known = clip_samples(sentence)
+        if known is None:
+            estimated = True
+            return estimate_samples(sentence, rate)
+        return known
+
+    events: list[Event] = []
+    clock = 0
+
+    def emit(**fields) -> None:
+        nonlocal clock
+        event = Event(start=clock, **fields)
+        events.append(event)
+        clock = event.end
+
+    steps = play_steps(session, options)
+    for play in steps:
+        for fields in _step_events(play, options.pause_scale, sentence_length):
+            emit(step=play.number, section=play.section, **fields)
+    return Timeline(session, tuple(events), len(steps), estimated)
+
+
+def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict]:
+    step, text = play.step, play.text
+    kind = step.kind
+    if kind == "section":
+        yield {"kind": "section", "length": 0, "text": text}
+    elif kind == "say":
+        yield from _spoken(text, scale, sentence_length)
+    elif kind == "pause":
+        yield _silence("pause", step.seconds * scale)
+    elif kind == "bell":
+        yield _bell("end" if step.closing else "soft")
+    elif kind in ("reflect", "talk"):
+        if text:
+            yield from _spoken(text, scale, sentence_length)
+        yield _bell("soft")
+        seconds = step.seconds * scale
+        cues = ()
+        if kind == "talk" and seconds >= 2 * TALK_CUE_BEFORE_END_S:
+            cues = (seconds_to_samples(seconds - TALK_CUE_BEFORE_END_S),)
+        yield _silence(kind, seconds, cues)
+        yield _bell("soft")
+    elif kind == "wait":
+        yield from _spoken(text, scale, sentence_length)
+        yield _silence("wait", step.seconds * scale)
+
+
+def _silence(purpose: str, seconds: float, cues: tuple[int, ...] = ()) -> dict:
+    return {"kind": "silence", "purpose": purpose, "length": seconds_to_samples(seconds), "cues": cues}
+
+
+def _bell(which: str) -> dict:
+    return {"kind": "bell", "bell": which, "length": seconds_to_samples(BELL_S[which])}
+
+
+def _spoken(text: str, scale: float, sentence_length) -> Iterator[dict]:
+    """A say text: passages between inline breaks become say events, breaks become silences."""
+    position = 0
+    for match in [*INLINE_BREAK.finditer(text), None]:
+        passage = text[position : match.start() if match else len(text)].strip()
+        if passage:
+            sentences = tuple(split_sentences(passage))
+            length = sum(sentence_length(s) for s in sentences)
+            length += seconds_to_samples(SENTENCE_GAP_S) * (len(sentences) - 1)
+            length += seconds_to_samples(PASSAGE_TAIL_S)
+            yield {"kind": "say", "text": passage, "sentences": sentences, "length": length}
+        if match:
+            yield _silence("break", float(match.group(1)) * scale)
+            position = match.end()
