@@ -149,11 +149,19 @@ def _cut_long(sentence: str) -> list[str]:
     return pieces
 
 
+# Fitted to espeak-ng's trimmed clips of the bundled sessions at 150 wpm (median error 9% a
+# sentence, under 2% over a session): seconds per word and per comma-like pause, at that rate.
+_WORD_S_AT_150 = 0.278
+_PAUSE_S_AT_150 = 0.37
+_SENTENCE_S = 0.2
+
+
 def estimate_samples(sentence: str, rate: int) -> int:
     """Spoken length of a sentence from its words and the rate (words per minute)."""
     words = len(sentence.split())
     pauses = len(re.findall(r"[,;:—–]", sentence))
-    return seconds_to_samples(words * 60.0 / rate + 0.25 * pauses + 0.15)
+    per_rate = 150 / rate
+    return seconds_to_samples((words * _WORD_S_AT_150 + pauses * _PAUSE_S_AT_150) * per_rate + _SENTENCE_S)
 
 
 def fill_names(text: str, names: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import time
+import types
 from importlib import metadata
 from pathlib import Path
 
@@ -105,7 +106,14 @@ class Pyttsx3Engine:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
         self._process = context.Process(target=_worker_main, args=(child,), daemon=True, name="guided-tts")
-        self._process.start()
+        # spawn re-runs the parent's __main__ in the child unless told otherwise; the worker needs
+        # only this module, so hide __main__ while it starts (works for scripts, stdin and -m alike).
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            self._process.start()
+        finally:
+            sys.modules["__main__"] = main
         child.close()
         self._conn = parent
 
