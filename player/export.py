@@ -27,10 +27,10 @@ class ExportResult:
 
 def check_target(target: Path) -> None:
     """Refuse, before any work is done, a target that cannot be written."""
-    if target.suffix.lower() not in FORMATS:
-        raise ExportError(f"cannot export to '{target.suffix or target.name}': supported formats are {', '.join(FORMATS)}")
     if target.is_dir():
         raise ExportError(f"{target} is a folder; give a file name, e.g. {target / 'session.wav'}")
+    if target.suffix.lower() not in FORMATS:
+        raise ExportError(f"cannot export to '{target.suffix or target.name}': supported formats are {', '.join(FORMATS)}")
     folder = target.parent
     if not folder.is_dir():
         raise ExportError(f"the folder {folder} does not exist; create it first")

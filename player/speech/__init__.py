@@ -116,8 +116,12 @@ def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str,
     """Synthesize `text`, check it looks like speech (one retry), and condition it for the cache."""
     reason = None
     for _ in range(2):
-        # Full engine volume: the level is set in condition_clip, identically for every engine.
-        samples = engine.synthesize(text, voice_id, settings.rate, 1.0)
+        try:
+            # Full engine volume: the level is set in condition_clip, identically for every engine.
+            samples = engine.synthesize(text, voice_id, settings.rate, 1.0)
+        except SpeechError as exc:
+            reason = str(exc)
+            continue
         reason = check_clip(samples, text, settings.rate)
         if reason is None:
             return condition_clip(samples, settings.volume)

@@ -23,7 +23,7 @@ import numpy as np
 
 from player.errors import SpeechError
 from player.speech import Voice, VoiceSettings, resolve_voice_in
-from player.wavfile import read_clip
+from player.wavfile import ClipFileError, read_clip
 
 SENTENCE_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 30.0
@@ -42,6 +42,7 @@ class Pyttsx3Engine:
         self._process = None
         self._conn = None
         self._info: dict | None = None
+        self._settings: tuple | None = None  # (voice, rate, volume) of the running worker
         self._tempdir = tempfile.TemporaryDirectory(prefix="guided-tts-")
 
     # -- the interface
@@ -71,15 +72,28 @@ class Pyttsx3Engine:
             raise SpeechError("nothing to say: the text is empty")
         fd, path = tempfile.mkstemp(suffix=".wav", dir=self._tempdir.name)
         os.close(fd)
+        settings = (voice, rate, volume)
+        if self._settings != settings:
+            # A worker keeps the settings it started with: espeak-ng applies later changes
+            # unreliably (a clip can come out at the previous sentence's rate).
+            self._stop_worker()
+            self._settings = settings
         try:
-            reply = self._ask(("say", text, voice, rate, volume, path), self.timeout)
+            reply = self._ask(("say", text, path), self.timeout)
             if reply[0] != "ok":
-                return np.zeros(0, dtype=np.int16)  # make_clip reports it and tries once more
-            return read_clip(Path(path))
+                raise SpeechError(reply[1])
+            try:
+                return read_clip(Path(path))
+            except ClipFileError as exc:
+                raise SpeechError(f"the engine wrote an unreadable file: {exc}") from None
         finally:
             Path(path).unlink(missing_ok=True)
 
     def close(self) -> None:
+        self._stop_worker()
+        self._tempdir.cleanup()
+
+    def _stop_worker(self) -> None:
         if self._process is not None:
             try:
                 self._conn.send(("quit",))
@@ -90,7 +104,6 @@ class Pyttsx3Engine:
                 self._process.kill()
             self._process = None
             self._conn = None
-        self._tempdir.cleanup()
 
     # -- the worker
 
@@ -100,12 +113,18 @@ class Pyttsx3Engine:
             if reply[0] != "ok":
                 raise SpeechError(f"pyttsx3 could not start: {reply[1]}")
             self._info = reply[1]
+            # Listing voices can leave espeak-ng ignoring the rate set afterwards, so the worker
+            # that answered retires; sentences get a fresh one that never lists voices.
+            self._stop_worker()
+            self._settings = None
         return self._info
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        self._process = context.Process(target=_worker_main, args=(child,), daemon=True, name="guided-tts")
+        self._process = context.Process(
+            target=_worker_main, args=(child, self._settings), daemon=True, name="guided-tts"
+        )
         # spawn re-runs the parent's __main__ in the child unless told otherwise; the worker needs
         # only this module, so hide __main__ while it starts (works for scripts, stdin and -m alike).
         main = sys.modules["__main__"]
@@ -124,8 +143,8 @@ class Pyttsx3Engine:
         try:
             self._conn.send(request)
             # Poll in slices so a worker that died is noticed at once, not at the deadline.
-            while time.monotonic() < deadline:
-                if self._conn.poll(0.05):
+            while (left := deadline - time.monotonic()) > 0:
+                if self._conn.poll(min(0.05, left)):
                     return self._conn.recv()
                 if not self._process.is_alive():
                     return self._restart_after(f"the speech worker stopped (exit code {self._process.exitcode})")
@@ -147,8 +166,8 @@ class Pyttsx3Engine:
             pass
 
 
-def _worker_main(conn) -> None:
-    """Runs in the spawned worker: one pyttsx3 engine, one request at a time."""
+def _worker_main(conn, settings: tuple | None) -> None:
+    """Runs in the spawned worker: one pyttsx3 engine with fixed settings, one request at a time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -157,6 +176,11 @@ def _worker_main(conn) -> None:
         import pyttsx3
 
         engine = pyttsx3.init()
+        if settings is not None:
+            voice, rate, volume = settings
+            engine.setProperty("voice", voice)
+            engine.setProperty("rate", rate)
+            engine.setProperty("volume", volume)
     except Exception as exc:  # the parent turns this into one clear line
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -171,10 +195,7 @@ def _worker_main(conn) -> None:
             if request[0] == "info":
                 conn.send(("ok", _describe(engine)))
             elif request[0] == "say":
-                _, text, voice, rate, volume, path = request
-                engine.setProperty("voice", voice)
-                engine.setProperty("rate", rate)
-                engine.setProperty("volume", volume)
+                _, text, path = request
                 _save(engine, text, Path(path))
                 conn.send(("ok", path))
         except Exception as exc:
