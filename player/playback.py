@@ -13,6 +13,8 @@ import sys
 import time
 from collections.abc import Iterator
 
+import numpy as np
+
 from player.audio import event_chunks
 from player.cache import VoicedCache
 from player.errors import AudioDeviceError
@@ -138,44 +140,74 @@ def play_timeline(
 
 
 def _stream(timeline: Timeline, voiced: VoicedCache, mixer, display: Display, interactive: bool) -> None:
+    """Play the timeline; on a terminal, each wait silence becomes a wait for a key."""
     channel = mixer.Channel(0)
-    queued: tuple[Event, int] | None = None  # the chunk waiting in the channel's queue slot
-
-    def started(event: Event, offset: int) -> None:
-        if offset == 0:
-            display.event_started(event)
-        display.tick(event, offset)
-
+    segment: list[Event] = []
     for event in timeline.events:
-        if event.length == 0:
-            if channel.get_busy():
-                _wait_until(lambda: channel.get_queue() is None)
-            display.event_started(event)
-            continue
         if interactive and event.kind == "silence" and event.purpose == "wait":
-            _wait_until(lambda: not channel.get_busy())
-            queued = None
+            _play_events(segment, voiced, mixer, channel, display)
+            segment = []
             display.prompt_key()
             _read_go_on_key()
+        else:
+            segment.append(event)
+    _play_events(segment, voiced, mixer, channel, display)
+
+
+def _blocks(events: list[Event], voiced: VoicedCache, size: int) -> Iterator[tuple[int, np.ndarray]]:
+    """The events' samples as (timeline position, block) in blocks of exactly `size` frames
+    (the last may be shorter), cut across event boundaries: a tiny block at the end of an
+    event would leave the mixer's queue too little time to be refilled."""
+    position = events[0].start if events else 0
+    pending: list[np.ndarray] = []
+    held = 0
+    for event in events:
+        for _, samples in event_chunks(event, voiced, size):
+            pending.append(samples)
+            held += samples.size
+            while held >= size:
+                joined = np.concatenate(pending)
+                yield position, joined[:size]
+                position += size
+                pending, held = [joined[size:]], held - size
+    if held:
+        yield position, np.concatenate(pending)
+
+
+def _play_events(events: list[Event], voiced: VoicedCache, mixer, channel, display: Display) -> None:
+    """Stream the events gaplessly through one channel: one block playing, the next queued."""
+    to_announce = list(events)
+    current: list[Event] = []
+
+    def started(position: int) -> None:
+        # The block at `position` has begun: show every event that starts within it.
+        while to_announce and to_announce[0].start < position + PLAY_CHUNK_FRAMES:
+            current[:] = [to_announce.pop(0)]
+            display.event_started(current[0])
+        if current:
+            display.tick(current[0], position - current[0].start)
+
+    queued: int | None = None  # position of the block waiting in the channel's queue slot
+    for position, samples in _blocks(events, voiced, PLAY_CHUNK_FRAMES):
+        sound = mixer.Sound(buffer=samples.tobytes())
+        if not channel.get_busy():  # the start, or after an underrun
+            if queued is not None:
+                started(queued)
+            channel.play(sound)
+            started(position)
+            queued = None
             continue
-        for offset, samples in event_chunks(event, voiced, PLAY_CHUNK_FRAMES):
-            sound = mixer.Sound(buffer=samples.tobytes())
-            if not channel.get_busy():  # the start, or after an underrun
-                if queued:
-                    started(*queued)
-                channel.play(sound)
-                started(event, offset)
-                queued = None
-                continue
-            _wait_until(lambda: channel.get_queue() is None)
-            if queued:
-                started(*queued)
-            channel.queue(sound)
-            queued = (event, offset)
-    if queued:
         _wait_until(lambda: channel.get_queue() is None)
-        started(*queued)
+        if queued is not None:
+            started(queued)
+        channel.queue(sound)
+        queued = position
+    if queued is not None:
+        _wait_until(lambda: channel.get_queue() is None)
+        started(queued)
     _wait_until(lambda: not channel.get_busy())
+    for event in to_announce:  # zero-length events at the very end
+        display.event_started(event)
 
 
 def _wait_until(condition) -> None:

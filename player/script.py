@@ -272,7 +272,10 @@ class _Checker:
         return getattr(self, f"step_{kind}")(node, value, extras, inside_turns)
 
     def step_section(self, node, value, extras, inside_turns):
-        return Step("section", _line(node), text=self.text(value, inside_turns, what="section name"))
+        name = self.text(value, inside_turns, what="section name")
+        if INLINE_BREAK.search(name):
+            self.problem(value, "a section name is not spoken, so it cannot hold a silence like [2s]")
+        return Step("section", _line(node), text=name)
 
     def step_say(self, node, value, extras, inside_turns):
         text = self.text(value, inside_turns, what="say text")

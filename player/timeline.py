@@ -124,7 +124,8 @@ class Timeline:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split a passage into sentences; over-long ones are cut at commas, then between words."""
+    """Split a passage into sentences; over-long ones are cut between words into pieces of at
+    most MAX_SENTENCE_CHARS, which the engine handles reliably."""
     sentences = []
     for sentence in _SENTENCE_END.split(text.strip()):
         sentence = sentence.strip()
@@ -138,7 +139,7 @@ def _cut_long(sentence: str) -> list[str]:
         return [sentence]
     pieces: list[str] = []
     current = ""
-    for word in re.split(r"(?<=[,;:])\s+|\s+", sentence):
+    for word in sentence.split():
         if current and len(current) + 1 + len(word) > MAX_SENTENCE_CHARS:
             pieces.append(current)
             current = word
@@ -175,8 +176,12 @@ class PlayStep:
 
     number: int
     step: Step
-    text: str
+    roles: dict[str, str]
     section: str | None
+
+    @property
+    def text(self) -> str:
+        return fill_names(self.step.text, self.roles)
 
 
 def play_steps(session: Session, options: TimingOptions) -> list[PlayStep]:
@@ -186,10 +191,9 @@ def play_steps(session: Session, options: TimingOptions) -> list[PlayStep]:
 
     def add(step: Step, roles: dict[str, str]) -> None:
         nonlocal section
-        text = fill_names(step.text, roles)
         if step.kind == "section":
-            section = text
-        out.append(PlayStep(len(out) + 1, step, text, section))
+            section = fill_names(step.text, roles)
+        out.append(PlayStep(len(out) + 1, step, roles, section))
 
     for step in session.steps:
         if step.kind != "turns":
@@ -237,19 +241,19 @@ def build_timeline(
 
 
 def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict]:
-    step, text = play.step, play.text
+    step, roles = play.step, play.roles
     kind = step.kind
     if kind == "section":
-        yield {"kind": "section", "length": 0, "text": text}
+        yield {"kind": "section", "length": 0, "text": play.section}
     elif kind == "say":
-        yield from _spoken(text, scale, sentence_length)
+        yield from _spoken(step.text, roles, scale, sentence_length)
     elif kind == "pause":
         yield _silence("pause", step.seconds * scale)
     elif kind == "bell":
         yield _bell("end" if step.closing else "soft")
     elif kind in ("reflect", "talk"):
-        if text:
-            yield from _spoken(text, scale, sentence_length)
+        if step.text:
+            yield from _spoken(step.text, roles, scale, sentence_length)
         yield _bell("soft")
         seconds = step.seconds * scale
         cues = ()
@@ -258,7 +262,7 @@ def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict
         yield _silence(kind, seconds, cues)
         yield _bell("soft")
     elif kind == "wait":
-        yield from _spoken(text, scale, sentence_length)
+        yield from _spoken(step.text, roles, scale, sentence_length)
         yield _silence("wait", step.seconds * scale)
 
 
@@ -270,11 +274,12 @@ def _bell(which: str) -> dict:
     return {"kind": "bell", "bell": which, "length": seconds_to_samples(BELL_S[which])}
 
 
-def _spoken(text: str, scale: float, sentence_length) -> Iterator[dict]:
-    """A say text: passages between inline breaks become say events, breaks become silences."""
+def _spoken(text: str, roles: dict[str, str], scale: float, sentence_length) -> Iterator[dict]:
+    """A say text: passages between inline breaks become say events, breaks become silences.
+    Breaks are found in the script's own text before names go in, so a name is only ever spoken."""
     position = 0
     for match in [*INLINE_BREAK.finditer(text), None]:
-        passage = text[position : match.start() if match else len(text)].strip()
+        passage = fill_names(text[position : match.start() if match else len(text)].strip(), roles)
         if passage:
             sentences = tuple(split_sentences(passage))
             length = sum(sentence_length(s) for s in sentences)

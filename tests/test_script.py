@@ -250,3 +250,8 @@ def test_bundled_ids_and_paths_resolve(write_script):
 def test_durations_out_of_range(write_script, value):
     path = write_script(f"title: T\nsummary: S\nsteps:\n  - pause: '{value}'\n")
     assert problems(path) == [(4, f"pause of '{value}' is out of range: more than 0 and at most 60m")]
+
+
+def test_a_section_name_cannot_hold_a_silence(write_script):
+    path = write_script("title: T\nsummary: S\nsteps:\n  - section: Start [2s]\n")
+    assert problems(path) == [(4, "a section name is not spoken, so it cannot hold a silence like [2s]")]

@@ -173,3 +173,10 @@ def test_names_are_checked():
         except ValueError:
             continue
         raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_a_name_holding_a_silence_cue_is_spoken_not_obeyed(write_script):
+    session = load_session(write_script(COUPLE))
+    timeline = build_timeline(session, TimingOptions(partner_a="Sam [2s] x"), 150, one_second_per_sentence)
+    assert timeline.events[1].text == "Hello Sam [2s] x and Partner B."
+    assert [e.purpose for e in timeline.events[:4]] == [None, None, "break", None]

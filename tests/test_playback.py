@@ -1,0 +1,152 @@
+"""Playback through the real pygame mixer, with SDL's disk driver standing in for speakers."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import wave
+
+import numpy as np
+import pytest
+
+from conftest import GUIDED, FakeEngine, needs_espeak, run_env
+from player.cache import ClipCache, VoicedCache, render_timeline
+from player.errors import AudioDeviceError
+from player.export import export_wav
+from player.playback import Display, open_mixer, play_timeline
+from player.script import load_session
+from player.speech import VoiceSettings
+from player.timeline import SAMPLE_RATE, TimingOptions
+
+SCRIPT = """
+title: Playback test
+summary: S
+steps:
+  - section: Only
+  - say: First words here. [0.7s] Second words.
+  - pause: 0.9s
+  - say: Last.
+  - bell
+"""
+
+
+@pytest.fixture
+def disk_audio(tmp_path, monkeypatch):
+    raw = tmp_path / "played.raw"
+    monkeypatch.setenv("SDL_AUDIODRIVER", "disk")
+    monkeypatch.setenv("SDL_DISKAUDIOFILE", str(raw))
+    return raw
+
+
+@pytest.fixture
+def prepared(tmp_path, write_script):
+    voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
+    timeline, _ = render_timeline(load_session(write_script(SCRIPT)), TimingOptions(), voiced)
+    return timeline, voiced
+
+
+def sounding(samples):
+    """The stretch from the first to the last non-zero sample."""
+    loud = np.flatnonzero(samples)
+    return samples[loud[0] : loud[-1] + 1]
+
+
+def test_what_is_played_is_the_export_sample_for_sample(prepared, disk_audio, tmp_path):
+    timeline, voiced = prepared
+    screen = io.StringIO()
+    play_timeline(timeline, voiced, display=Display(timeline, screen), interactive=False)
+    played = np.frombuffer(disk_audio.read_bytes(), dtype="<i2")
+    with wave.open(str(export_wav(timeline, voiced, tmp_path / "out.wav").path)) as wav:
+        exported = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    assert played.size >= exported.size
+    np.testing.assert_array_equal(sounding(played), sounding(exported))
+    # So every silence is where the plan puts it, and as long.
+    offset = np.flatnonzero(played)[0] - np.flatnonzero(exported)[0]
+    silences = [e for e in timeline.events if e.kind == "silence"]
+    assert [e.purpose for e in silences] == ["break", "pause"]
+    for event in silences:
+        assert not played[offset + event.start : offset + event.end].any()
+    assert screen.getvalue() == "\n── Only ──\nFirst words here.\nSecond words.\n[pause: 0:01]\nLast.\n"
+
+
+def test_no_audio_device_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("SDL_AUDIODRIVER", "no-such-driver")
+    with pytest.raises(AudioDeviceError) as info:
+        open_mixer("arriving")
+    message = str(info.value)
+    assert message.startswith("no audio device could be opened (SDL said: ")
+    assert message.endswith("export instead: guided export arriving -o arriving.wav")
+    assert "\n" not in message
+
+
+@needs_espeak
+def test_play_from_the_command_line_with_no_device(tmp_path):
+    result = subprocess.run(GUIDED + ["play", "arriving", "--pause-scale", "0.05"], capture_output=True,
+                            text=True, env=run_env(tmp_path, SDL_AUDIODRIVER="no-such-driver"), timeout=120)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: no audio device could be opened (SDL said: ")
+    assert "Traceback" not in result.stderr
+
+
+@needs_espeak
+def test_ctrl_c_stops_at_once_with_one_line(tmp_path):
+    raw = tmp_path / "played.raw"
+    env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw))
+    proc = subprocess.Popen(GUIDED + ["play", "arriving"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    deadline = time.monotonic() + 120
+    while (not raw.exists() or raw.stat().st_size < SAMPLE_RATE * 2 * 2) and time.monotonic() < deadline:
+        time.sleep(0.05)  # two seconds of sound played
+    proc.send_signal(signal.SIGINT)
+    stopped_at = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - stopped_at < 2
+    assert proc.returncode == 130
+    assert err == "\nStopped.\n"
+    size = raw.stat().st_size
+    time.sleep(0.3)
+    assert raw.stat().st_size == size  # nothing more is played
+    assert "Arriving" in out
+
+
+@needs_espeak
+def test_a_real_couple_session_plays_through_the_disk_driver(tmp_path, write_script):
+    script = write_script(
+        """
+        title: Turns
+        summary: S
+        mode: couple
+        steps:
+          - say: Welcome, {a} and {b}.
+          - turns: [a, b]
+            steps:
+              - talk: 1m
+                prompt: "{speaker}, speak. {listener}, listen."
+          - wait: Ready?
+            fallback: 1m
+        """
+    )
+    raw = tmp_path / "played.raw"
+    env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw))
+    args = [str(script), "--pause-scale", "0.05", "--partner-a", "Sam", "--partner-b", "Alex"]
+    export = subprocess.run(GUIDED + ["export", *args, "-o", str(tmp_path / "out.wav")], capture_output=True,
+                            text=True, env=env, timeout=300)
+    assert export.returncode == 0, export.stderr
+    played = subprocess.run(GUIDED + ["play", *args], capture_output=True, text=True, env=env, timeout=600,
+                            stdin=subprocess.DEVNULL)
+    assert played.returncode == 0, played.stderr
+    assert played.stdout.splitlines()[0].startswith("Turns · 0:3")
+    assert played.stdout.splitlines()[1:] == [
+        "Welcome, Sam and Alex.", "Sam, speak. Alex, listen.", "[talk: 0:03]",
+        "Alex, speak. Sam, listen.", "[talk: 0:03]", "Ready?", "[waiting: 0:03]", "", "The session has ended.",
+    ]
+    assert "\x1b" not in played.stdout  # no control codes without a terminal
+    with wave.open(str(tmp_path / "out.wav")) as wav:
+        exported = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    heard = np.frombuffer(raw.read_bytes(), dtype="<i2")
+    np.testing.assert_array_equal(sounding(heard), sounding(exported))
