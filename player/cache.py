@@ -76,8 +76,7 @@ class ClipCache:
         try:
             with os.fdopen(fd, "wb") as f:
                 write_clip(f, samples)
-                f.flush()
-                os.fsync(f.fileno())
+            # No fsync: a clip cut short by a crash is caught by load() and made again.
             os.replace(temp, path)
         except OSError as exc:
             Path(temp).unlink(missing_ok=True)
@@ -140,7 +139,8 @@ class VoicedCache:
     def render_missing(
         self, sentences: Iterable[str], progress: Callable[[int], None] = lambda n: None
     ) -> RenderReport:
-        """Synthesize every sentence not yet cached (or damaged); count what was done."""
+        """Synthesize every sentence not yet cached (or damaged); count what was done.
+        `progress(1)` is called for each clip synthesized."""
         synthesized = cached = 0
         for sentence in sentences:
             key = self.key(sentence)
@@ -149,7 +149,7 @@ class VoicedCache:
             else:
                 self.cache.store(key, make_clip(self.engine, sentence, self.settings, self.voice_id))
                 synthesized += 1
-            progress(1)
+                progress(1)
         return RenderReport(synthesized, cached)
 
 

@@ -67,7 +67,7 @@ def _timing(pause_scale, partner_a, partner_b) -> TimingOptions:
 
 
 def _voiced(ctx, voice, rate, volume) -> VoicedCache:
-    engine = get_engine()
+    engine = get_engine(state_dir=ctx.obj["cache_dir"])
     ctx.call_on_close(engine.close)
     return VoicedCache(ClipCache(ctx.obj["cache_dir"]), engine, VoiceSettings(voice, rate, volume))
 
@@ -82,14 +82,12 @@ def _progress(total: int, label: str):
         yield bar.update
 
 
-def _prepare(ctx, session, timing, voice, rate, volume):
-    """Render missing clips (with a progress bar) and return the exact timeline."""
-    voiced = _voiced(ctx, voice, rate, volume)
-    sentences = build_timeline(session, timing, rate).sentences()
+def _prepare(voiced: VoicedCache, session, timing):
+    """Render missing clips (with a progress bar on a terminal) and return the exact timeline."""
+    sentences = build_timeline(session, timing, voiced.settings.rate).sentences()
     missing = sum(1 for s in sentences if voiced.frames(s) is None)
-    with _progress(missing, "Preparing speech") as progress:
-        timeline, report = render_timeline(session, timing, voiced, lambda n: progress(n))
-    return timeline, voiced, report
+    with _progress(missing, f"Preparing {session.id}") as progress:
+        return render_timeline(session, timing, voiced, progress)
 
 
 def _clock(seconds: float) -> str:
@@ -223,9 +221,10 @@ def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_
         raise click.UsageError("name one or more sessions, or give --all")
     names = [p.stem for p in bundled_paths()] if render_all else list(sessions)
     loaded = [open_session(name) for name in names]
+    voiced = _voiced(ctx, voice, rate, volume)
     synthesized = cached = 0
     for session in loaded:
-        _, _, report = _prepare(ctx, session, _timing(pause_scale, partner_a, partner_b), voice, rate, volume)
+        _, report = _prepare(voiced, session, _timing(pause_scale, partner_a, partner_b))
         synthesized += report.synthesized
         cached += report.cached
     click.echo(f"{synthesized} clips synthesized, {cached} already cached.")
@@ -250,7 +249,8 @@ def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, a
     from player.playback import play_timeline
 
     loaded = open_session(session)
-    timeline, voiced, _ = _prepare(ctx, loaded, _timing(pause_scale, partner_a, partner_b), voice, rate, volume)
+    voiced = _voiced(ctx, voice, rate, volume)
+    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b))
     click.echo(f"{loaded.title} · {_clock(timeline.duration_s)} · Ctrl-C stops")
     play_timeline(timeline, voiced, driver=audio_driver)
     click.echo("\nThe session has ended.")
@@ -272,7 +272,8 @@ def export(ctx, session, output, voice, rate, volume, pause_scale, partner_a, pa
     """
     loaded = open_session(session)
     check_target(output)
-    timeline, voiced, _ = _prepare(ctx, loaded, _timing(pause_scale, partner_a, partner_b), voice, rate, volume)
+    voiced = _voiced(ctx, voice, rate, volume)
+    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b))
     with _progress(timeline.length, "Exporting") as progress:
         result = export_wav(timeline, voiced, output, progress)
     click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)")
@@ -280,7 +281,8 @@ def export(ctx, session, output, voice, rate, volume, pause_scale, partner_a, pa
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def voices(as_json):
+@click.pass_context
+def voices(ctx, as_json):
     """List the voices the speech engine offers.
 
     \b
@@ -288,7 +290,7 @@ def voices(as_json):
       guided voices
       guided voices --json
     """
-    engine = get_engine()
+    engine = get_engine(state_dir=ctx.obj["cache_dir"])
     try:
         found = engine.voices()
     finally:

@@ -147,3 +147,25 @@ def test_a_clip_that_fails_twice_names_its_step():
     with pytest.raises(SpeechError) as info:
         make_clip(Broken(), "Breathe in.", VoiceSettings(), "v", "step 3")
     assert str(info.value) == "speech failed twice for 'Breathe in.' (step 3): the speech worker stopped"
+
+
+def test_what_the_engine_learnt_is_remembered_between_runs(tmp_path):
+    first = Pyttsx3Engine(info_dir=tmp_path)
+    try:
+        identity = first.cache_identity(VoiceSettings())
+    finally:
+        first.close()
+    assert (tmp_path / "engine-pyttsx3.json").is_file()
+    second = Pyttsx3Engine(info_dir=tmp_path)
+    try:
+        assert second.cache_identity(VoiceSettings()) == identity
+        assert second._process is None  # answered without starting a worker
+        assert len(second.voices()) == len(first.voices())
+    finally:
+        second.close()
+    (tmp_path / "engine-pyttsx3.json").write_text("{broken")
+    third = Pyttsx3Engine(info_dir=tmp_path)
+    try:
+        assert third.cache_identity(VoiceSettings()) == identity  # asked the engine again
+    finally:
+        third.close()

@@ -7,6 +7,7 @@ beside the default pyttsx3 one without touching the rest of the pipeline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -55,12 +56,13 @@ class Engine(Protocol):
         """Release the engine's resources (worker processes)."""
 
 
-def get_engine(name: str = "pyttsx3") -> Engine:
-    """The engine called `name`."""
+def get_engine(name: str = "pyttsx3", state_dir: Path | None = None) -> Engine:
+    """The engine called `name`; `state_dir` is where it may remember what it learnt about the
+    system (its voices and versions) between runs."""
     if name == "pyttsx3":
         from player.speech.pyttsx3_engine import Pyttsx3Engine
 
-        return Pyttsx3Engine()
+        return Pyttsx3Engine(info_dir=state_dir)
     raise SpeechError(f"unknown speech engine '{name}' (available: pyttsx3)")
 
 

@@ -9,8 +9,11 @@ Its stdout goes to /dev/null, so pyttsx3's "Audio saved to …" never reaches ou
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
+import platform
+import shutil
 import signal
 import sys
 import tempfile
@@ -28,6 +31,7 @@ from player.wavfile import ClipFileError, read_clip
 SENTENCE_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 30.0
 FILE_SETTLE_TIMEOUT_S = 5.0
+INFO_MAX_AGE_S = 24 * 3600
 WAV_HEADER_BYTES = 44
 EMPTY_FILE_RETRIES = 4
 
@@ -37,8 +41,9 @@ class Pyttsx3Engine:
 
     name = "pyttsx3"
 
-    def __init__(self, timeout: float = SENTENCE_TIMEOUT_S):
+    def __init__(self, timeout: float = SENTENCE_TIMEOUT_S, info_dir: Path | None = None):
         self.timeout = timeout
+        self._info_file = Path(info_dir) / "engine-pyttsx3.json" if info_dir else None
         self._process = None
         self._conn = None
         self._info: dict | None = None
@@ -109,6 +114,8 @@ class Pyttsx3Engine:
 
     def _engine_info(self) -> dict:
         if self._info is None:
+            self._info = self._saved_info()
+        if self._info is None:
             reply = self._ask(("info",), START_TIMEOUT_S)
             if reply[0] != "ok":
                 raise SpeechError(f"pyttsx3 could not start: {reply[1]}")
@@ -117,7 +124,31 @@ class Pyttsx3Engine:
             # that answered retires; sentences get a fresh one that never lists voices.
             self._stop_worker()
             self._settings = None
+            self._save_info()
         return self._info
+
+    def _saved_info(self) -> dict | None:
+        """The voices and versions found by an earlier run on this system, if still current:
+        asking the engine costs a worker start-up (about 0.15 s) on every command."""
+        try:
+            saved = json.loads(self._info_file.read_text(encoding="utf-8"))
+        except (AttributeError, OSError, ValueError):
+            return None
+        fresh = time.time() - saved.get("saved_at", 0) < INFO_MAX_AGE_S
+        return saved.get("info") if fresh and saved.get("system") == _system_fingerprint() else None
+
+    def _save_info(self) -> None:
+        if self._info_file is None:
+            return
+        record = {"system": _system_fingerprint(), "saved_at": time.time(), "info": self._info}
+        try:
+            self._info_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".part-", dir=self._info_file.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(record, f)
+            os.replace(temp, self._info_file)
+        except OSError:
+            pass  # only a shortcut: without it, the engine is asked again next time
 
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -215,6 +246,16 @@ def _describe(engine) -> dict:
         "driver": driver,
         "driver_version": _driver_version(driver),
     }
+
+
+def _system_fingerprint() -> list:
+    """What changes when the installed speech system does."""
+    program = shutil.which("espeak-ng")
+    stamp = None
+    if program:
+        stat = os.stat(program)
+        stamp = [program, stat.st_size, stat.st_mtime]
+    return [metadata.version("pyttsx3"), sys.platform, platform.release(), stamp]
 
 
 def _driver_version(driver: str) -> str:

@@ -1,0 +1,51 @@
+# guided-player: `make demo` and `make test` each do all the set-up they need, idempotently.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OS_PACKAGES := espeak-ng ffmpeg
+
+.PHONY: demo test bench os-deps setup clean
+
+setup: os-deps $(STAMP)
+
+# Programs the project needs from the OS: installed with apt-get when missing and we can
+# (root, or sudo); otherwise stop with the exact command to run.
+os-deps:
+	@missing=""; \
+	for program in $(OS_PACKAGES); do command -v $$program >/dev/null || missing="$$missing $$program"; done; \
+	$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "Missing:$$missing. Install them with your package manager (see README: other systems)." >&2; exit 1; \
+	  elif [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null; then sudo="sudo"; \
+	  else echo "Missing:$$missing. Run as root: apt-get update && apt-get install -y$$missing" >&2; exit 1; fi; \
+	  echo "Installing$$missing with apt-get..."; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing >/dev/null \
+	    || { echo "Could not install$$missing. Run: sudo apt-get update && sudo apt-get install -y$$missing" >&2; exit 1; }; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# Render and export the shortest bundled session, then play it if there is a sound device.
+demo: setup
+	@session=$$($(BIN)/guided list --json | $(BIN)/python -c \
+	  "import json, sys; print(min(json.load(sys.stdin), key=lambda s: s['minutes'])['id'])"); \
+	$(BIN)/guided render $$session && \
+	mkdir -p exports && $(BIN)/guided export $$session -o exports/$$session.wav && \
+	{ $(BIN)/guided play $$session || echo "No sound here? Listen to exports/$$session.wav with any player."; }
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) exports .pytest_cache

@@ -1,0 +1,121 @@
+"""guided-player's benchmark: ratios measured side by side in one run (`make bench`).
+
+1. Cold render of every bundled session vs the espeak-ng command line on the same sentences.
+2. Warm export vs cold export of the longest bundled session.
+3. Peak RSS exporting a generated 2-hour script vs a 10-minute one.
+
+Machines are shared and noisy: compare the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from player.library import bundled_paths
+from player.script import load_session
+from player.timeline import TimingOptions, build_timeline
+
+GUIDED = [sys.executable, "-m", "player"]
+TARGETS = {"render": 1.5, "export": 0.10, "rss": 1.3}
+
+
+def guided(*args: str, cache: Path) -> float:
+    """Run `guided`; its wall time in seconds."""
+    start = time.perf_counter()
+    subprocess.run([*GUIDED, "--cache-dir", str(cache), *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def peak_rss_mb(*args: str, cache: Path) -> float:
+    """Run `guided` and return its peak resident memory in MB."""
+    proc = subprocess.Popen([*GUIDED, "--cache-dir", str(cache), *args], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"guided {' '.join(args)} failed")
+    return usage.ru_maxrss / 1024
+
+
+def bundled_sentences() -> list[str]:
+    seen: dict[str, None] = {}
+    for path in bundled_paths():
+        for sentence in build_timeline(load_session(path), TimingOptions(), 150).sentences():
+            seen.setdefault(sentence)
+    return list(seen)
+
+
+def espeak_cli(sentences: list[str], folder: Path) -> float:
+    start = time.perf_counter()
+    for i, sentence in enumerate(sentences):
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(folder / f"{i}.wav"), sentence], check=True)
+    return time.perf_counter() - start
+
+
+def pyttsx3_in_process(sentences: list[str], folder: Path) -> float:
+    """pyttsx3 used the plain way, in one process: what the wrapper adds its safety to."""
+    code = (
+        "import sys, time, pyttsx3\n"
+        "sentences = sys.stdin.read().split('\\n')\n"
+        "engine = pyttsx3.init(); engine.setProperty('rate', 150)\n"
+        "start = time.perf_counter()\n"
+        "for i, s in enumerate(sentences):\n"
+        f"    engine.save_to_file(s, r'{folder}/%d.wav' % i); engine.runAndWait()\n"
+        "print(time.perf_counter() - start, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], input="\n".join(sentences), text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    return float(result.stderr.strip().splitlines()[-1])
+
+
+def generated_script(path: Path, minutes: int) -> Path:
+    """A plain script of the given length: spoken lines from a small pool, and pauses."""
+    lines = ["title: Generated", "summary: A long generated session for the benchmark.", "steps:"]
+    pool = [f"This is line {i} of the generated session, spoken calmly." for i in range(20)]
+    blocks = minutes * 2  # each block: about 4 s of speech and 26 s of silence
+    for i in range(blocks):
+        lines += [f"  - say: {pool[i % len(pool)]}", "  - pause: 26s"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def row(name: str, a: str, b: str, ratio: float, target: str) -> None:
+    print(f"{name:<34} {a:>18} {b:>18} {ratio:>8.2f}  {target}")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="guided-bench-") as tmp:
+        tmp = Path(tmp)
+        sentences = bundled_sentences()
+        (tmp / "espeak").mkdir()
+        print(f"{'measure':<34} {'guided':>18} {'baseline':>18} {'ratio':>8}  target")
+
+        cold = guided("render", "--all", cache=tmp / "cold")
+        raw = espeak_cli(sentences, tmp / "espeak")
+        row(f"cold render, {len(sentences)} sentences", f"{cold:.2f} s", f"{raw:.2f} s espeak-ng",
+            cold / raw, f"<= {TARGETS['render']}")
+        (tmp / "pyttsx3").mkdir()
+        plain = pyttsx3_in_process(sentences, tmp / "pyttsx3")
+        row("  the same, plain pyttsx3 loop", f"{cold:.2f} s", f"{plain:.2f} s pyttsx3", cold / plain,
+            "(what the worker, checks and cache add)")
+
+        longest = max(bundled_paths(), key=lambda p: build_timeline(load_session(p), TimingOptions(), 150).length)
+        cold_export = guided("export", longest.stem, "-o", str(tmp / "cold.wav"), cache=tmp / "export")
+        warm_export = guided("export", longest.stem, "-o", str(tmp / "warm.wav"), cache=tmp / "export")
+        row(f"export {longest.stem}", f"{warm_export:.2f} s warm", f"{cold_export:.2f} s cold",
+            warm_export / cold_export, f"< {TARGETS['export']}")
+
+        short = generated_script(tmp / "ten-minutes.yaml", 10)
+        long = generated_script(tmp / "two-hours.yaml", 120)
+        guided("render", str(long), cache=tmp / "rss")  # same sentences: both exports are warm
+        rss_short = peak_rss_mb("export", str(short), "-o", str(tmp / "short.wav"), cache=tmp / "rss")
+        rss_long = peak_rss_mb("export", str(long), "-o", str(tmp / "long.wav"), cache=tmp / "rss")
+        row("export peak RSS, 2 h vs 10 min", f"{rss_long:.1f} MB", f"{rss_short:.1f} MB",
+            rss_long / rss_short, f"< {TARGETS['rss']}")
+
+
+if __name__ == "__main__":
+    main()

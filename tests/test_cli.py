@@ -1,0 +1,177 @@
+"""The command line: output, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import wave
+
+import pytest
+from click.testing import CliRunner
+
+from player.cli import cli
+
+
+@pytest.fixture
+def run(fake_engine):
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def test_list_shows_every_bundled_session(run):
+    result = run("list")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) >= 7
+    assert any(line.startswith("arriving ") and "solo" in line and "min" in line for line in lines)
+
+
+def test_list_json(run):
+    rows = json.loads(run("list", "--json").output)
+    assert {tuple(sorted(r)) for r in rows} == {("id", "minutes", "mode", "summary", "tags", "title")}
+    arriving = next(r for r in rows if r["id"] == "arriving")
+    assert arriving["mode"] == "solo" and 2 < arriving["minutes"] < 4 and arriving["tags"]
+
+
+def test_show_json_is_estimated_then_exact_after_render(run):
+    before = json.loads(run("show", "arriving", "--json").output)
+    assert before["estimated"] is True and before["id"] == "arriving"
+    assert run("render", "arriving").exit_code == 0
+    after = json.loads(run("show", "arriving", "--json").output)
+    assert after["estimated"] is False
+    assert [e["kind"] for e in after["events"]] == [e["kind"] for e in before["events"]]
+    kinds = {e["kind"] for e in after["events"]}
+    assert kinds <= {"section", "say", "silence", "bell"}
+
+
+def test_show_text(run):
+    result = run("show", "daily-check-in", "--partner-a", "Sam", "--partner-b", "Alex")
+    assert result.exit_code == 0
+    assert result.output.startswith("Daily Check In (couple, ")
+    assert "Sam" in result.output and "── " in result.output and "silence  talk" in result.output
+
+
+def test_render_counts_and_a_warm_render_does_nothing(run, fake_engine):
+    first = run("render", "arriving")
+    synthesized = int(first.output.split()[0])
+    assert synthesized > 5 and first.output.endswith(" clips synthesized, 0 already cached.\n")
+    asked = len(fake_engine.texts)
+    second = run("render", "arriving")
+    assert second.output == f"0 clips synthesized, {synthesized} already cached.\n"
+    assert len(fake_engine.texts) == asked
+
+
+def test_render_needs_sessions_or_all(run):
+    result = CliRunner().invoke(cli, ["render"])
+    assert result.exit_code == 2 and "name one or more sessions, or give --all" in result.output
+
+
+def test_export_writes_a_wav_and_says_so(run, tmp_path):
+    target = tmp_path / "out.wav"
+    result = run("export", "arriving", "-o", str(target), "--pause-scale", "0.1")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Wrote {target} (") and result.output.endswith(" MB)\n")
+    with wave.open(str(target)) as wav:
+        assert wav.getnframes() > 22050 * 30
+
+
+def test_unknown_session(run):
+    result = CliRunner().invoke(cli, ["show", "nope"])
+    assert result.exit_code == 1
+    assert result.output == "Error: no session named 'nope' (see 'guided list')\n"
+
+
+def test_export_to_a_folder_fails_before_synthesis(run, tmp_path, fake_engine):
+    result = CliRunner().invoke(cli, ["export", "arriving", "-o", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path} is a folder; give a file name, e.g. {tmp_path}/session.wav\n"
+    assert fake_engine.texts == []
+
+
+def test_validate(run, write_script):
+    good = write_script("title: T\nsummary: S\nsteps: [bell]\n", "good.yaml")
+    bad = write_script("title: T\nsummary: S\nsteps:\n  - pause: never\n", "bad.yaml")
+    ok = CliRunner().invoke(cli, ["validate", str(good)])
+    assert (ok.exit_code, ok.output) == (0, f"{good}: valid (1 steps)\n")
+    result = CliRunner().invoke(cli, ["validate", str(good), str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:4: pause needs a duration like 45s, 2m or 1m30s, not 'never'" in result.output
+    assert result.output.endswith("Error: 1 of 2 scripts have problems\n")
+
+
+def test_invalid_script_is_never_synthesized(run, write_script, fake_engine):
+    bad = write_script("title: T\nsummary: S\nsteps:\n  - say: Hello.\n  - pause: never\n")
+    result = CliRunner().invoke(cli, ["render", str(bad)])
+    assert result.exit_code == 1 and "pause needs a duration" in result.output
+    assert fake_engine.texts == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["play", "arriving", "--rate", "20"], "Invalid value for '--rate'"),
+        (["play", "arriving", "--volume", "2"], "Invalid value for '--volume'"),
+        (["play", "arriving", "--pause-scale", "9"], "Invalid value for '--pause-scale'"),
+        (["play", "arriving", "--partner-a", ""], "a name is 1 to 40 characters, not 0"),
+        (["export", "arriving"], "Missing option '-o'"),
+    ],
+)
+def test_bad_options_are_usage_errors(run, args, message):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_voices(run):
+    rows = json.loads(run("voices", "--json").output)
+    assert rows == [{"id": "fake/one", "name": "Fake One", "languages": ["en"]},
+                    {"id": "fake/two", "name": "Fake Two", "languages": ["en"]}]
+    assert run("voices").output.startswith("fake/one  Fake One  (en)\n")
+
+
+def test_unknown_voice_is_one_line(run):
+    result = CliRunner().invoke(cli, ["render", "arriving", "--voice", "zzz"])
+    assert result.exit_code == 1
+    assert result.output == "Error: unknown voice 'zzz'; valid ids (see 'guided voices'): fake/one, fake/two\n"
+
+
+def test_cache_info_and_clear(run, tmp_path):
+    run("render", "arriving")
+    info = json.loads(run("cache", "info", "--json").output)
+    assert info["path"] == str(tmp_path / "cache") and info["clips"] > 5
+    cleared = run("cache", "clear")
+    assert cleared.output == f"Removed {info['clips']} clips.\n"
+    assert json.loads(run("cache", "info", "--json").output)["clips"] == 0
+
+
+def test_cache_dir_option_wins(run, tmp_path):
+    run("--cache-dir", str(tmp_path / "elsewhere"), "render", "arriving")
+    assert list((tmp_path / "elsewhere").rglob("*.wav"))
+    assert not (tmp_path / "cache").exists()
+
+
+def all_commands(group=cli, prefix=()):
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from all_commands(command, prefix + (name,))
+        yield prefix + (name,), command
+
+
+@pytest.mark.parametrize("path, command", list(all_commands()), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_has_help_with_examples(path, command):
+    result = CliRunner().invoke(cli, [*path, "-h"])
+    assert result.exit_code == 0
+    assert command.help and len(command.help.split("\n")[0]) > 10
+    if not hasattr(command, "commands") and path[0] != "cache":
+        assert "Examples:" in result.output
+
+
+def test_top_level_help_and_version():
+    result = CliRunner().invoke(cli, ["-h"])
+    assert result.exit_code == 0
+    for name in ["list", "show", "validate", "render", "play", "export", "voices", "cache"]:
+        assert f"  {name} " in result.output
+    assert "docs/script-format.md" in result.output
+    assert CliRunner().invoke(cli, ["--version"]).output.startswith("guided, version ")
