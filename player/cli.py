@@ -239,21 +239,28 @@ def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_
 def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, audio_driver):
     """Play a session: speech, silences and bells, with captions as lines are spoken.
 
-    Ctrl-C stops at once. Wait steps wait for space or enter on a terminal.
+    On a terminal: space pauses and resumes, n skips to the next step, b goes back to the
+    start of the step, q quits, ? shows the keys; wait steps wait for space or enter.
+    Ctrl-C stops at once.
 
     \b
     Examples:
       guided play arriving
       guided play four-practices --partner-a Sam --partner-b Alex --pause-scale 0.5
     """
-    from player.playback import play_timeline
+    from player.playback import KEYS_HELP, play_timeline
 
     loaded = open_session(session)
     voiced = _voiced(ctx, voice, rate, volume)
     timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b))
-    click.echo(f"{loaded.title} · {_clock(timeline.duration_s)} · Ctrl-C stops")
-    play_timeline(timeline, voiced, driver=audio_driver)
-    click.echo("\nThe session has ended.")
+    interactive = sys.stdin.isatty()
+    controls = KEYS_HELP if interactive else "Ctrl-C stops"
+    click.echo(f"{loaded.title} · {_clock(timeline.duration_s)} · {controls}")
+    stopped_at = play_timeline(timeline, voiced, driver=audio_driver, interactive=interactive)
+    if stopped_at is None:
+        click.echo("\nThe session has ended.")
+    else:
+        click.echo(f"\nStopped at step {stopped_at} of {timeline.step_count}.")
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import sys
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from player.timeline import SAMPLE_RATE, Event, Timeline
 PLAY_CHUNK_FRAMES = 2048  # about 93 ms: small enough for prompt captions and controls
 MIXER_BUFFER_FRAMES = 512
 POLL_S = 0.004
+KEYS_HELP = "space pause/resume · n next step · b back to the step's start · q quit · ? keys"
 
 
 @contextlib.contextmanager
@@ -100,6 +102,14 @@ class Display:
         self._end_countdown()
         self._line("  (press space or enter to go on)")
 
+    def paused(self) -> None:
+        self._end_countdown()
+        self._line("  ‖ paused: press space to go on")
+
+    def keys_help(self) -> None:
+        self._end_countdown()
+        self._line(f"  keys: {KEYS_HELP}")
+
     def finished(self) -> None:
         self._end_countdown()
 
@@ -118,40 +128,107 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+class Keys:
+    """Single key presses from the terminal. Cbreak mode lasts for the whole session and is
+    restored on every way out, Ctrl-C and errors included. Disabled without a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._saved = None
+
+    def __enter__(self) -> Keys:
+        if self.enabled:
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(sys.stdin.fileno())
+            tty.setcbreak(sys.stdin.fileno())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def read(self) -> str | None:
+        """The key pressed since the last call, if any; never blocks."""
+        if not self.enabled:
+            return None
+        ready, _, _ = select.select([sys.stdin], [], [], 0)
+        if not ready:
+            return None
+        return os.read(sys.stdin.fileno(), 1).decode("utf-8", "replace").lower()
+
+
 def play_timeline(
     timeline: Timeline,
     voiced: VoicedCache,
     driver: str | None = None,
     display: Display | None = None,
     interactive: bool | None = None,
-) -> None:
-    """Play every event in order. `interactive` (default: stdin is a terminal) makes wait
-    steps wait for a key instead of their fallback silence."""
+) -> int | None:
+    """Play every event in order; return None at the end, or the step where the listener quit.
+
+    `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
+    for a key instead of their fallback silence."""
     display = display or Display(timeline)
     if interactive is None:
         interactive = sys.stdin.isatty()
     mixer = open_mixer(timeline.session.id, driver)
     try:
-        _stream(timeline, voiced, mixer, display, interactive)
+        with Keys(interactive) as keys:
+            return _stream(timeline, voiced, mixer, display, keys)
     finally:
         mixer.stop()
         mixer.quit()
         display.finished()
 
 
-def _stream(timeline: Timeline, voiced: VoicedCache, mixer, display: Display, interactive: bool) -> None:
-    """Play the timeline; on a terminal, each wait silence becomes a wait for a key."""
+def _waits_for_key(event: Event, keys: Keys) -> bool:
+    return keys.enabled and event.kind == "silence" and event.purpose == "wait"
+
+
+def _first_event_of_step(events: tuple[Event, ...], step: int) -> int:
+    return next((i for i, e in enumerate(events) if e.step >= step), len(events))
+
+
+def _stream(timeline: Timeline, voiced: VoicedCache, mixer, display: Display, keys: Keys) -> int | None:
+    """Play from event to event, following the listener's keys."""
     channel = mixer.Channel(0)
-    segment: list[Event] = []
-    for event in timeline.events:
-        if interactive and event.kind == "silence" and event.purpose == "wait":
-            _play_events(segment, voiced, mixer, channel, display)
-            segment = []
+    events = timeline.events
+    i = 0
+    while i < len(events):
+        end = i
+        while end < len(events) and not _waits_for_key(events[end], keys):
+            end += 1
+        key, at = _play_events(list(events[i:end]), voiced, mixer, channel, display, keys)
+        if key is None:
+            if end == len(events):
+                return None
+            at = events[end]
             display.prompt_key()
-            _read_go_on_key()
-        else:
-            segment.append(event)
-    _play_events(segment, voiced, mixer, channel, display)
+            key = _wait_for_key(keys, display, go_on=(" ", "\n", "\r", "n"))
+            if key in (" ", "\n", "\r", "n"):
+                i = end + 1
+                continue
+        at = at or events[i]
+        if key == "q":
+            return at.step
+        i = _first_event_of_step(events, at.step + 1 if key == "n" else at.step)
+    return None
+
+
+def _wait_for_key(keys: Keys, display: Display, go_on: tuple[str, ...]) -> str:
+    """Block until a key in `go_on`, or b or q; `?` shows the keys."""
+    while True:
+        key = keys.read()
+        if key in go_on or key in ("b", "q"):
+            return key
+        if key == "?":
+            display.keys_help()
+        time.sleep(POLL_S)
 
 
 def _blocks(events: list[Event], voiced: VoicedCache, size: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -174,8 +251,12 @@ def _blocks(events: list[Event], voiced: VoicedCache, size: int) -> Iterator[tup
         yield position, np.concatenate(pending)
 
 
-def _play_events(events: list[Event], voiced: VoicedCache, mixer, channel, display: Display) -> None:
-    """Stream the events gaplessly through one channel: one block playing, the next queued."""
+def _play_events(
+    events: list[Event], voiced: VoicedCache, mixer, channel, display: Display, keys: Keys
+) -> tuple[str | None, Event | None]:
+    """Stream the events gaplessly through one channel: one block playing, the next queued.
+    Returns (None, None) when all were played, or (key, the event sounding) when n, b or q
+    cut them short; space pauses and resumes in place."""
     to_announce = list(events)
     current: list[Event] = []
 
@@ -187,6 +268,29 @@ def _play_events(events: list[Event], voiced: VoicedCache, mixer, channel, displ
         if current:
             display.tick(current[0], position - current[0].start)
 
+    def wait(condition) -> str | None:
+        """Wait for `condition`, acting on keys meanwhile; a key that ends the run is returned."""
+        while not condition():
+            key = keys.read()
+            if key == " ":
+                channel.pause()
+                display.paused()
+                key = _wait_for_key(keys, display, go_on=(" ",))
+                channel.unpause()
+            elif key == "?":
+                display.keys_help()
+            if key in ("n", "b", "q"):
+                # Stopping a channel starts its queued block (pygame's end-of-sound callback);
+                # the second stop silences that one too.
+                channel.stop()
+                channel.stop()
+                return key
+            time.sleep(POLL_S)
+        return None
+
+    def cut(key: str) -> tuple[str, Event | None]:
+        return key, current[0] if current else None
+
     queued: int | None = None  # position of the block waiting in the channel's queue slot
     for position, samples in _blocks(events, voiced, PLAY_CHUNK_FRAMES):
         sound = mixer.Sound(buffer=samples.tobytes())
@@ -197,34 +301,18 @@ def _play_events(events: list[Event], voiced: VoicedCache, mixer, channel, displ
             started(position)
             queued = None
             continue
-        _wait_until(lambda: channel.get_queue() is None)
+        if key := wait(lambda: channel.get_queue() is None):
+            return cut(key)
         if queued is not None:
             started(queued)
         channel.queue(sound)
         queued = position
     if queued is not None:
-        _wait_until(lambda: channel.get_queue() is None)
+        if key := wait(lambda: channel.get_queue() is None):
+            return cut(key)
         started(queued)
-    _wait_until(lambda: not channel.get_busy())
+    if key := wait(lambda: not channel.get_busy()):
+        return cut(key)
     for event in to_announce:  # zero-length events at the very end
         display.event_started(event)
-
-
-def _wait_until(condition) -> None:
-    while not condition():
-        time.sleep(POLL_S)
-
-
-def _read_go_on_key() -> None:
-    """Wait for space or enter, with the terminal in cbreak mode and restored on every exit."""
-    import termios
-    import tty
-
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd)
-        while os.read(fd, 1) not in (b" ", b"\n", b"\r"):
-            pass
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    return None, None
