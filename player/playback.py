@@ -10,21 +10,25 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from player.audio import event_chunks
+from player.audio import bell, event_chunks
 from player.cache import VoicedCache
 from player.errors import AudioDeviceError
-from player.timeline import SAMPLE_RATE, Event, Timeline
+from player.timeline import SAMPLE_RATE, Event, Timeline, seconds_to_samples
 
 PLAY_CHUNK_FRAMES = 2048  # about 93 ms: small enough for prompt captions and controls
 MIXER_BUFFER_FRAMES = 512
 POLL_S = 0.004
-KEYS_HELP = "space pause/resume · n next step · b back to the step's start · q quit · ? keys"
+ADD_TIME_S = 30.0
+WAIT_REMINDER_S = 120.0
+GO_ON = (" ", "\n", "\r", "n")
+KEYS_HELP = "space pause/resume · n next step · b back to the step's start · + 30 s more silence · q quit · ? keys"
 
 
 @contextlib.contextmanager
@@ -72,6 +76,7 @@ class Display:
         self.tty = self.stream.isatty()
         self.timeline = timeline
         self._countdown: Event | None = None
+        self._extra = 0  # samples added to the countdown with +
         self._shown_remaining = None
 
     def event_started(self, event: Event) -> None:
@@ -84,6 +89,7 @@ class Display:
             label = {"wait": "waiting"}.get(event.purpose, event.purpose)
             if self.tty:
                 self._countdown = event
+                self._extra = 0
                 self._shown_remaining = None
             else:
                 self._line(f"[{label}: {_clock(event.duration_s)}]")
@@ -92,7 +98,7 @@ class Display:
         """Called as playback moves through an event, to refresh the countdown."""
         if self._countdown is not event:
             return
-        remaining = max(0, round((event.length - played_in_event) / SAMPLE_RATE))
+        remaining = max(0, round((event.length + self._extra - played_in_event) / SAMPLE_RATE))
         if remaining != self._shown_remaining:
             self._shown_remaining = remaining
             self.stream.write(f"\r  … {event.purpose}: {_clock(remaining)} left  ")
@@ -105,6 +111,17 @@ class Display:
     def paused(self) -> None:
         self._end_countdown()
         self._line("  ‖ paused: press space to go on")
+
+    def resumed(self) -> None:
+        self._shown_remaining = None
+
+    def extended(self, event: Event, seconds: float) -> None:
+        """+ added time to the silence being counted down."""
+        if self._countdown is event:
+            self._extra += seconds_to_samples(seconds)
+        self._shown_remaining = None
+        if not self.tty:
+            self._line(f"[{_clock(seconds)} more]")
 
     def keys_help(self) -> None:
         self._end_countdown()
@@ -168,151 +185,211 @@ def play_timeline(
     driver: str | None = None,
     display: Display | None = None,
     interactive: bool | None = None,
+    start_step: int = 1,
+    on_step: Callable[[int, float], None] = lambda step, listened_s: None,
 ) -> int | None:
-    """Play every event in order; return None at the end, or the step where the listener quit.
+    """Play the events from `start_step` on; return None at the end, or the step where the
+    listener quit. `on_step(step, seconds listened)` is called as each step begins.
 
     `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
-    for a key instead of their fallback silence."""
+    for a key instead of their fallback silence. SIGTERM stops playback like Ctrl-C."""
     display = display or Display(timeline)
     if interactive is None:
         interactive = sys.stdin.isatty()
     mixer = open_mixer(timeline.session.id, driver)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with Keys(interactive) as keys:
-            return _stream(timeline, voiced, mixer, display, keys)
+            return _Player(timeline, voiced, mixer, display, keys, on_step).play(start_step)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         mixer.stop()
         mixer.quit()
         display.finished()
 
 
-def _waits_for_key(event: Event, keys: Keys) -> bool:
-    return keys.enabled and event.kind == "silence" and event.purpose == "wait"
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
-def _first_event_of_step(events: tuple[Event, ...], step: int) -> int:
+def first_event_of_step(events: tuple[Event, ...], step: int) -> int:
     return next((i for i, e in enumerate(events) if e.step >= step), len(events))
 
 
-def _stream(timeline: Timeline, voiced: VoicedCache, mixer, display: Display, keys: Keys) -> int | None:
-    """Play from event to event, following the listener's keys."""
-    channel = mixer.Channel(0)
-    events = timeline.events
-    i = 0
-    while i < len(events):
-        end = i
-        while end < len(events) and not _waits_for_key(events[end], keys):
-            end += 1
-        key, at = _play_events(list(events[i:end]), voiced, mixer, channel, display, keys)
-        if key is None:
-            if end == len(events):
-                return None
-            at = events[end]
-            display.prompt_key()
-            key = _wait_for_key(keys, display, go_on=(" ", "\n", "\r", "n"))
-            if key in (" ", "\n", "\r", "n"):
-                i = end + 1
-                continue
-        at = at or events[i]
-        if key == "q":
-            return at.step
-        i = _first_event_of_step(events, at.step + 1 if key == "n" else at.step)
-    return None
+class _Player:
+    """Streams a timeline to one mixer channel and follows the listener's keys."""
 
+    def __init__(self, timeline, voiced, mixer, display, keys, on_step):
+        self.timeline, self.voiced, self.mixer = timeline, voiced, mixer
+        self.display, self.keys, self.on_step = display, keys, on_step
+        self.channel = mixer.Channel(0)
+        self.listened = 0  # samples heard, pauses excluded
+        self.step = 0
+        self.extra = 0  # samples of silence added with +, still to play
 
-def _wait_for_key(keys: Keys, display: Display, go_on: tuple[str, ...]) -> str:
-    """Block until a key in `go_on`, or b or q; `?` shows the keys."""
-    while True:
-        key = keys.read()
-        if key in go_on or key in ("b", "q"):
-            return key
-        if key == "?":
-            display.keys_help()
-        time.sleep(POLL_S)
-
-
-def _blocks(events: list[Event], voiced: VoicedCache, size: int) -> Iterator[tuple[int, np.ndarray]]:
-    """The events' samples as (timeline position, block) in blocks of exactly `size` frames
-    (the last may be shorter), cut across event boundaries: a tiny block at the end of an
-    event would leave the mixer's queue too little time to be refilled."""
-    position = events[0].start if events else 0
-    pending: list[np.ndarray] = []
-    held = 0
-    for event in events:
-        for _, samples in event_chunks(event, voiced, size):
-            pending.append(samples)
-            held += samples.size
-            while held >= size:
-                joined = np.concatenate(pending)
-                yield position, joined[:size]
-                position += size
-                pending, held = [joined[size:]], held - size
-    if held:
-        yield position, np.concatenate(pending)
-
-
-def _play_events(
-    events: list[Event], voiced: VoicedCache, mixer, channel, display: Display, keys: Keys
-) -> tuple[str | None, Event | None]:
-    """Stream the events gaplessly through one channel: one block playing, the next queued.
-    Returns (None, None) when all were played, or (key, the event sounding) when n, b or q
-    cut them short; space pauses and resumes in place."""
-    to_announce = list(events)
-    current: list[Event] = []
-
-    def started(position: int) -> None:
-        # The block at `position` has begun: show every event that starts within it.
-        while to_announce and to_announce[0].start < position + PLAY_CHUNK_FRAMES:
-            current[:] = [to_announce.pop(0)]
-            display.event_started(current[0])
-        if current:
-            display.tick(current[0], position - current[0].start)
-
-    def wait(condition) -> str | None:
-        """Wait for `condition`, acting on keys meanwhile; a key that ends the run is returned."""
-        while not condition():
-            key = keys.read()
-            if key == " ":
-                channel.pause()
-                display.paused()
-                key = _wait_for_key(keys, display, go_on=(" ",))
-                channel.unpause()
-            elif key == "?":
-                display.keys_help()
-            if key in ("n", "b", "q"):
-                # Stopping a channel starts its queued block (pygame's end-of-sound callback);
-                # the second stop silences that one too.
-                channel.stop()
-                channel.stop()
-                return key
-            time.sleep(POLL_S)
+    def play(self, start_step: int) -> int | None:
+        events = self.timeline.events
+        i = first_event_of_step(events, start_step)
+        sections = [e for e in events[:i] if e.kind == "section"]
+        if sections and events[i:i + 1] and events[i].kind != "section":
+            self.display.event_started(sections[-1])  # starting part-way: say where
+        while i < len(events):
+            end = i
+            while end < len(events) and not self._waits_for_key(events[end]):
+                end += 1
+            key, at = self._play_events(list(events[i:end]))
+            if key is None:
+                if end == len(events):
+                    return None
+                at = events[end]
+                self._begin_step(at)
+                key = self._wait_at_prompt()
+                if key in GO_ON:
+                    i = end + 1
+                    continue
+            at = at or events[i]
+            if key == "q":
+                return at.step
+            i = first_event_of_step(events, at.step + 1 if key == "n" else at.step)
         return None
 
-    def cut(key: str) -> tuple[str, Event | None]:
-        return key, current[0] if current else None
+    def _waits_for_key(self, event: Event) -> bool:
+        return self.keys.enabled and event.kind == "silence" and event.purpose == "wait"
 
-    queued: int | None = None  # position of the block waiting in the channel's queue slot
-    for position, samples in _blocks(events, voiced, PLAY_CHUNK_FRAMES):
-        sound = mixer.Sound(buffer=samples.tobytes())
-        if not channel.get_busy():  # the start, or after an underrun
-            if queued is not None:
-                started(queued)
-            channel.play(sound)
-            started(position)
-            queued = None
-            continue
-        if key := wait(lambda: channel.get_queue() is None):
-            return cut(key)
-        if queued is not None:
-            started(queued)
-        channel.queue(sound)
-        queued = position
-    if queued is not None:
-        if key := wait(lambda: channel.get_queue() is None):
-            return cut(key)
-        started(queued)
-    if key := wait(lambda: not channel.get_busy()):
-        return cut(key)
-    for event in to_announce:  # zero-length events at the very end
-        display.event_started(event)
-    return None, None
+    def _begin_step(self, event: Event) -> None:
+        if event.step != self.step:
+            self.step = event.step
+            self.on_step(event.step, self.listened / SAMPLE_RATE)
+
+    def _wait_at_prompt(self) -> str:
+        """A wait step on a terminal: wait for a key, with a soft reminder every 2 minutes."""
+        self.display.prompt_key()
+        reminder = bell("cue")
+        waited = 0.0
+        while True:
+            key = self._key_or_none(GO_ON + ("b", "q"))
+            if key:
+                return key
+            time.sleep(POLL_S)
+            waited += POLL_S
+            if waited >= WAIT_REMINDER_S:
+                waited = 0.0
+                self.channel.play(self.mixer.Sound(buffer=reminder.tobytes()))
+
+    def _key_or_none(self, wanted: tuple[str, ...]) -> str | None:
+        key = self.keys.read()
+        if key == "?":
+            self.display.keys_help()
+        return key if key in wanted else None
+
+    def _blocks(self, events: list[Event]) -> Iterator[tuple[int | None, np.ndarray]]:
+        """The events' samples as (timeline position, block) in blocks of PLAY_CHUNK_FRAMES
+        (the last may be shorter), cut across event boundaries: a tiny block at the end of
+        an event would leave the mixer's queue too little time to be refilled. Silence added
+        with + comes first, as blocks with no position."""
+        size = PLAY_CHUNK_FRAMES
+        position = events[0].start if events else 0
+        pending: list[np.ndarray] = []
+        held = 0
+        for event in events:
+            for _, samples in event_chunks(event, self.voiced, size):
+                pending.append(samples)
+                held += samples.size
+                while held >= size:
+                    while self.extra > 0:
+                        added = min(size, self.extra)
+                        self.extra -= added
+                        yield None, np.zeros(added, dtype=np.int16)
+                    joined = np.concatenate(pending)
+                    yield position, joined[:size]
+                    position += size
+                    pending, held = [joined[size:]], held - size
+        if held:
+            yield position, np.concatenate(pending)
+
+    def _play_events(self, events: list[Event]) -> tuple[str | None, Event | None]:
+        """Stream the events gaplessly: one block playing, the next queued. Returns (None, None)
+        when all were played, or (key, the event sounding) when n, b or q cut them short."""
+        to_announce = list(events)
+        current: list[Event] = []
+        channel = self.channel
+
+        offset = [0, 0]  # into the current event: timeline samples, and samples added with +
+
+        def started(position: int | None, size: int) -> None:
+            # The block at `position` has begun: show every event that starts within it.
+            self.listened += size
+            while position is not None and to_announce and to_announce[0].start < position + size:
+                current[:] = [to_announce.pop(0)]
+                offset[1] = 0
+                self._begin_step(current[0])
+                self.display.event_started(current[0])
+            if not current:
+                return
+            if position is None:
+                offset[1] += size
+            else:
+                offset[0] = position - current[0].start
+            self.display.tick(current[0], offset[0] + offset[1])
+
+        def wait(condition) -> str | None:
+            """Wait for `condition`, acting on keys meanwhile; a key that ends the run is returned."""
+            while not condition():
+                key = self._key_or_none((" ", "+", "n", "b", "q"))
+                if key == " ":
+                    channel.pause()
+                    self.display.paused()
+                    key = None
+                    while key is None:
+                        key = self._key_or_none((" ", "n", "b", "q"))
+                        time.sleep(POLL_S)
+                    channel.unpause()
+                    self.display.resumed()
+                elif key == "+":
+                    self._add_time(current[0] if current else None, queued_position)
+                if key in ("n", "b", "q"):
+                    # Stopping a channel starts its queued block (pygame's end-of-sound
+                    # callback); the second stop silences that one too.
+                    channel.stop()
+                    channel.stop()
+                    return key
+                time.sleep(POLL_S)
+            return None
+
+        queued: tuple[int | None, int] | None = None  # the block in the channel's queue slot
+        queued_position = None
+        for position, samples in self._blocks(events):
+            sound = self.mixer.Sound(buffer=samples.tobytes())
+            if not channel.get_busy():  # the start, or after an underrun
+                if queued:
+                    started(*queued)
+                channel.play(sound)
+                started(position, samples.size)
+                queued = None
+                continue
+            if key := wait(lambda: channel.get_queue() is None):
+                return key, current[0] if current else None
+            if queued:
+                started(*queued)
+            channel.queue(sound)
+            queued = (position, samples.size)
+            queued_position = position
+        if queued:
+            if key := wait(lambda: channel.get_queue() is None):
+                return key, current[0] if current else None
+            started(*queued)
+        if key := wait(lambda: not channel.get_busy()):
+            return key, current[0] if current else None
+        for event in to_announce:  # zero-length events at the very end
+            self._begin_step(event)
+            self.display.event_started(event)
+        return None, None
+
+    def _add_time(self, event: Event | None, queued_position: int | None) -> None:
+        """+ during a timed silence: 30 s more of it, added after the block already queued."""
+        if event is None or event.kind != "silence" or queued_position is None:
+            return
+        if event.end - queued_position <= 2 * PLAY_CHUNK_FRAMES:
+            return  # its end is already on its way to the speakers
+        self.extra += seconds_to_samples(ADD_TIME_S)
+        self.display.extended(event, ADD_TIME_S)

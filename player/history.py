@@ -1,0 +1,199 @@
+"""Practice history: one row per play in SQLite at GUIDED_HOME (or the user data folder).
+
+The schema is made and upgraded by named migrations, each applied with its record in one
+transaction. A locked or damaged database never stops a session: the caller is told once,
+plays on without recording, and the file is left exactly as it was (never reset).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from player.errors import GuidedError
+from player.paths import home_dir
+
+BUSY_TIMEOUT_MS = 2000
+STATUSES = ("playing", "completed", "stopped", "failed")
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "001_create_plays",
+        f"""
+        CREATE TABLE plays (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            script_hash TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT NOT NULL CHECK (status IN {STATUSES!r}),
+            last_step INTEGER NOT NULL DEFAULT 0,
+            total_steps INTEGER NOT NULL,
+            seconds_listened REAL NOT NULL DEFAULT 0,
+            partner_a TEXT,
+            partner_b TEXT
+        )
+        """,
+    ),
+    ("002_index_plays_by_session", "CREATE INDEX plays_by_session ON plays (session_id, started_at)"),
+)
+assert len({name for name, _ in MIGRATIONS}) == len(MIGRATIONS), "migration names must be unique"
+
+
+class HistoryUnavailable(GuidedError):
+    """The history database cannot be used just now (locked, damaged, unwritable)."""
+
+
+def history_path() -> Path:
+    return home_dir() / "history.sqlite3"
+
+
+def script_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Play:
+    id: int
+    session_id: str
+    title: str
+    script_hash: str
+    started_at: str
+    ended_at: str | None
+    status: str
+    last_step: int
+    total_steps: int
+    seconds_listened: float
+    partner_a: str | None
+    partner_b: str | None
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+class History:
+    """The plays table, behind a connection opened with WAL and a busy timeout."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else history_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise HistoryUnavailable(f"practice history is unavailable ({exc}); {self.path} was left as it is") from None
+
+    def _migrate(self) -> None:
+        self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        done = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
+        for name, sql in MIGRATIONS:
+            if name in done:
+                continue
+            with self._transaction():
+                self.db.execute(sql)
+                self.db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, _now()))
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _write(self, sql: str, args: tuple) -> sqlite3.Cursor:
+        try:
+            with self._transaction():
+                return self.db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise HistoryUnavailable(f"practice history could not be saved ({exc})") from None
+
+    def start(self, session_id: str, title: str, hash_: str, total_steps: int,
+              names: tuple[str, str] | None = None) -> int:
+        a, b = names or (None, None)
+        cursor = self._write(
+            "INSERT INTO plays (session_id, title, script_hash, started_at, status, total_steps, partner_a, partner_b)"
+            " VALUES (?, ?, ?, ?, 'playing', ?, ?, ?)",
+            (session_id, title, hash_, _now(), total_steps, a, b),
+        )
+        return cursor.lastrowid
+
+    def progress(self, play_id: int, last_step: int, seconds: float) -> None:
+        self._write("UPDATE plays SET last_step = ?, seconds_listened = ? WHERE id = ?",
+                    (last_step, round(seconds, 3), play_id))
+
+    def finish(self, play_id: int, status: str, last_step: int, seconds: float) -> None:
+        self._write(
+            "UPDATE plays SET status = ?, ended_at = ?, last_step = ?, seconds_listened = ? WHERE id = ?",
+            (status, _now(), last_step, round(seconds, 3), play_id),
+        )
+
+    def _plays(self, where: str = "", args: tuple = (), limit: int | None = None) -> list[Play]:
+        sql = f"SELECT * FROM plays {where} ORDER BY started_at DESC, id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        try:
+            return [Play(*row) for row in self.db.execute(sql, args)]
+        except sqlite3.Error as exc:
+            raise HistoryUnavailable(f"practice history could not be read ({exc})") from None
+
+    def recent(self, limit: int = 10) -> list[Play]:
+        return self._plays(limit=limit)
+
+    def latest_stopped(self, session_id: str) -> Play | None:
+        plays = self._plays("WHERE session_id = ? AND status IN ('stopped', 'playing')", (session_id,), 1)
+        return plays[0] if plays else None
+
+    def summary(self, today: date | None = None) -> dict:
+        """Sessions completed, minutes this week, the current streak of practice days, and the
+        practice days of the last 12 weeks (local dates)."""
+        today = today or date.today()
+        plays = self._plays()
+        days = {datetime.fromisoformat(p.started_at).astimezone().date() for p in plays if p.seconds_listened > 0}
+        week_start = today - timedelta(days=today.weekday())
+        minutes = sum(p.seconds_listened for p in plays
+                      if datetime.fromisoformat(p.started_at).astimezone().date() >= week_start) / 60
+        streak = 0
+        day = today if today in days else today - timedelta(days=1)
+        while day in days:
+            streak += 1
+            day -= timedelta(days=1)
+        first = week_start - timedelta(weeks=11)
+        return {
+            "completed": sum(1 for p in plays if p.status == "completed"),
+            "minutes_this_week": round(minutes, 1),
+            "streak_days": streak,
+            "practice_days": sorted(d.isoformat() for d in days if d >= first),
+            "calendar_from": first.isoformat(),
+        }
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def calendar_lines(summary: dict, today: date | None = None) -> list[str]:
+    """A 12-week calendar, a row per weekday, a column per week: ■ practised, · not."""
+    today = today or date.today()
+    first = date.fromisoformat(summary["calendar_from"])
+    practised = set(summary["practice_days"])
+    lines = []
+    for weekday, label in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
+        cells = []
+        for week in range(12):
+            day = first + timedelta(weeks=week, days=weekday)
+            cells.append(" " if day > today else ("■" if day.isoformat() in practised else "·"))
+        lines.append(f"{label} {' '.join(cells)}")
+    return lines
