@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from player.errors import GuidedError
 from player.script import Session
 from player.speech import Engine, VoiceSettings, make_clip
-from player.timeline import Timeline, TimingOptions, build_timeline
+from player.timeline import Timeline, TimingOptions, build_timeline, fit_pause_scale
 from player.wavfile import ClipFileError, clip_frames, read_clip, write_clip
 
 
@@ -158,13 +158,19 @@ def render_timeline(
     timing: TimingOptions,
     voiced: VoicedCache,
     progress: Callable[[int], None] = lambda n: None,
+    minutes: float | None = None,
 ) -> tuple[Timeline, RenderReport]:
     """Synthesize what the session needs, then plan it with the clips' exact lengths."""
     estimate = build_timeline(session, timing, voiced.settings.rate)
     report = voiced.render_missing(estimate.sentences(), progress)
-    return plan(session, timing, voiced), report
+    return plan(session, timing, voiced, minutes), report
 
 
-def plan(session: Session, timing: TimingOptions, voiced: VoicedCache) -> Timeline:
-    """The timeline with cached clips' exact lengths (estimated where a clip is missing)."""
-    return build_timeline(session, timing, voiced.settings.rate, voiced.frames)
+def plan(session: Session, timing: TimingOptions, voiced: VoicedCache, minutes: float | None = None) -> Timeline:
+    """The timeline with cached clips' exact lengths (estimated where a clip is missing);
+    with `minutes`, its silences scaled so that it lasts that long."""
+    rate = voiced.settings.rate
+    if minutes is not None:
+        natural = build_timeline(session, replace(timing, pause_scale=1.0), rate, voiced.frames)
+        timing = replace(timing, pause_scale=fit_pause_scale(natural, minutes))
+    return build_timeline(session, timing, rate, voiced.frames)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -13,11 +14,12 @@ from player import __version__
 from player.cache import ClipCache, VoicedCache, plan, render_timeline
 from player.errors import GuidedError, ScriptError
 from player.export import check_target, export_wav
+from player.history import History, HistoryUnavailable, calendar_lines, recording, resume_step, script_hash
 from player.library import bundled_paths, open_session
 from player.paths import cache_dir
 from player.script import load_session
 from player.speech import DEFAULT_RATE, RATE_RANGE, VoiceSettings, get_engine
-from player.timeline import PAUSE_SCALE_RANGE, SAMPLE_RATE, TimingOptions, build_timeline, check_name
+from player.timeline import PAUSE_SCALE_RANGE, SAMPLE_RATE, TimingOptions, build_timeline, check_name, find_start
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -52,6 +54,8 @@ def voice_options(f):
 
 
 def timing_options(f):
+    f = click.option("--minutes", type=click.FloatRange(min=0.5, max=600), metavar="N",
+                     help="Fit the session to about N minutes by scaling its silences (not with --pause-scale).")(f)
     f = click.option("--partner-b", default="Partner B", show_default=True, callback=_name,
                      help="Name spoken for partner B.")(f)
     f = click.option("--partner-a", default="Partner A", show_default=True, callback=_name,
@@ -62,7 +66,9 @@ def timing_options(f):
     return f
 
 
-def _timing(pause_scale, partner_a, partner_b) -> TimingOptions:
+def _timing(pause_scale, partner_a, partner_b, minutes) -> TimingOptions:
+    if minutes is not None and pause_scale != 1.0:
+        raise click.UsageError("give --minutes or --pause-scale, not both")
     return TimingOptions(partner_a=partner_a, partner_b=partner_b, pause_scale=pause_scale)
 
 
@@ -82,12 +88,12 @@ def _progress(total: int, label: str):
         yield bar.update
 
 
-def _prepare(voiced: VoicedCache, session, timing):
+def _prepare(voiced: VoicedCache, session, timing, minutes=None):
     """Render missing clips (with a progress bar on a terminal) and return the exact timeline."""
     sentences = build_timeline(session, timing, voiced.settings.rate).sentences()
     missing = sum(1 for s in sentences if voiced.frames(s) is None)
     with _progress(missing, f"Preparing {session.id}") as progress:
-        return render_timeline(session, timing, voiced, progress)
+        return render_timeline(session, timing, voiced, progress, minutes)
 
 
 def _clock(seconds: float) -> str:
@@ -150,7 +156,7 @@ def list_sessions(as_json):
 @voice_options
 @timing_options
 @click.pass_context
-def show(ctx, session, as_json, voice, rate, volume, pause_scale, partner_a, partner_b):
+def show(ctx, session, as_json, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
     """Show a session's timeline: every sound and silence in playing order.
 
     Times are exact when the clips are cached (after 'guided render'), estimated otherwise.
@@ -159,9 +165,11 @@ def show(ctx, session, as_json, voice, rate, volume, pause_scale, partner_a, par
     Examples:
       guided show arriving
       guided show daily-check-in --partner-a Sam --partner-b Alex --json
+      guided show four-practices --minutes 15
     """
     loaded = open_session(session)
-    timeline = plan(loaded, _timing(pause_scale, partner_a, partner_b), _voiced(ctx, voice, rate, volume))
+    timing = _timing(pause_scale, partner_a, partner_b, minutes)
+    timeline = plan(loaded, timing, _voiced(ctx, voice, rate, volume), minutes)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
         return
@@ -209,7 +217,7 @@ def validate(paths):
 @voice_options
 @timing_options
 @click.pass_context
-def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_a, partner_b):
+def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
     """Synthesize the clips sessions need into the cache, ahead of time.
 
     \b
@@ -224,7 +232,7 @@ def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_
     voiced = _voiced(ctx, voice, rate, volume)
     synthesized = cached = 0
     for session in loaded:
-        _, report = _prepare(voiced, session, _timing(pause_scale, partner_a, partner_b))
+        _, report = _prepare(voiced, session, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
         synthesized += report.synthesized
         cached += report.cached
     click.echo(f"{synthesized} clips synthesized, {cached} already cached.")
@@ -234,33 +242,113 @@ def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_
 @click.argument("session")
 @voice_options
 @timing_options
+@click.option("--from", "start", metavar="SECTION_OR_STEP", help="Start at this section (its name) or step number.")
+@click.option("--resume", is_flag=True, help="Continue the latest stopped play of this session where it stopped.")
+@click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
 @click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")
 @click.pass_context
-def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, audio_driver):
+def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, minutes, start, resume,
+         remember_names, audio_driver):
     """Play a session: speech, silences and bells, with captions as lines are spoken.
 
     On a terminal: space pauses and resumes, n skips to the next step, b goes back to the
-    start of the step, q quits, ? shows the keys; wait steps wait for space or enter.
-    Ctrl-C stops at once.
+    start of the step, + adds 30 seconds to a silence, q quits, ? shows the keys; wait steps
+    wait for space or enter. Ctrl-C stops at once. Each play is kept in the practice history
+    (names only with --remember-names).
 
     \b
     Examples:
       guided play arriving
-      guided play four-practices --partner-a Sam --partner-b Alex --pause-scale 0.5
+      guided play four-practices --partner-a Sam --partner-b Alex --minutes 15
+      guided play four-practices --from "keeping faith"
+      guided play closer-step-by-step --resume
     """
     from player.playback import KEYS_HELP, play_timeline
 
+    if start and resume:
+        raise click.UsageError("give --from or --resume, not both")
     loaded = open_session(session)
     voiced = _voiced(ctx, voice, rate, volume)
-    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b))
+    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
+    warn = _warn_once()
+    history = _open_history(warn)
+    hash_ = script_hash(loaded.path)
+    start_step = 1
+    if resume:
+        start_step = resume_step(history, loaded.id, hash_, timeline.step_count, warn)
+    elif start:
+        try:
+            start_step = find_start(timeline, start)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--from'") from None
     interactive = sys.stdin.isatty()
     controls = KEYS_HELP if interactive else "Ctrl-C stops"
     click.echo(f"{loaded.title} · {_clock(timeline.duration_s)} · {controls}")
-    stopped_at = play_timeline(timeline, voiced, driver=audio_driver, interactive=interactive)
+    if start_step > 1:
+        click.echo(f"Starting at step {start_step} of {timeline.step_count}.")
+    names = (partner_a, partner_b) if remember_names and loaded.mode == "couple" else None
+    with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
+        stopped_at = play_timeline(timeline, voiced, driver=audio_driver, interactive=interactive,
+                                   start_step=start_step, on_step=record.progress)
+        record.completed = stopped_at is None
     if stopped_at is None:
         click.echo("\nThe session has ended.")
     else:
-        click.echo(f"\nStopped at step {stopped_at} of {timeline.step_count}.")
+        click.echo(f"\nStopped at step {stopped_at} of {timeline.step_count}. "
+                   f"To go on later: guided play {session} --resume")
+
+
+def _warn_once():
+    warned = []
+
+    def warn(message: str) -> None:
+        if not warned:
+            warned.append(message)
+            click.echo(f"Warning: {message}", err=True)
+
+    return warn
+
+
+def _open_history(warn) -> History | None:
+    try:
+        return History()
+    except HistoryUnavailable as exc:
+        warn(f"{exc}; playing without recording")
+        return None
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many plays to list.")
+def history(as_json, limit):
+    """Your recent plays, and a summary: sessions completed, minutes this week, your current
+    streak of practice days, and a 12-week calendar.
+
+    \b
+    Examples:
+      guided history
+      guided history --json --limit 50
+    """
+    store = History()
+    try:
+        plays, summary = store.recent(limit), store.summary()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps({"plays": [p.to_json() for p in plays], "summary": summary}, indent=2,
+                              ensure_ascii=False))
+        return
+    if not plays:
+        click.echo("No plays yet. Start with: guided play arriving")
+    for p in plays:
+        when = datetime.fromisoformat(p.started_at).astimezone().strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{when}  {p.status:<9}  {_clock(p.seconds_listened):>6}  "
+                   f"step {p.last_step}/{p.total_steps}  {p.title}")
+    click.echo(f"\nSessions completed: {summary['completed']} · minutes this week: "
+               f"{summary['minutes_this_week']:g} · current streak: {summary['streak_days']} "
+               f"day{'s' if summary['streak_days'] != 1 else ''}\n")
+    for line in calendar_lines(summary):
+        click.echo(line)
 
 
 @cli.command()
@@ -269,7 +357,7 @@ def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, a
 @voice_options
 @timing_options
 @click.pass_context
-def export(ctx, session, output, voice, rate, volume, pause_scale, partner_a, partner_b):
+def export(ctx, session, output, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
     """Export a session to an audio file; wait steps use their fallback silence.
 
     \b
@@ -280,7 +368,7 @@ def export(ctx, session, output, voice, rate, volume, pause_scale, partner_a, pa
     loaded = open_session(session)
     check_target(output)
     voiced = _voiced(ctx, voice, rate, volume)
-    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b))
+    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
     with _progress(timeline.length, "Exporting") as progress:
         result = export_wav(timeline, voiced, output, progress)
     click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)")

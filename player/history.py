@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -42,7 +42,8 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
     ("002_index_plays_by_session", "CREATE INDEX plays_by_session ON plays (session_id, started_at)"),
 )
-assert len({name for name, _ in MIGRATIONS}) == len(MIGRATIONS), "migration names must be unique"
+if len({name for name, _ in MIGRATIONS}) != len(MIGRATIONS):
+    raise RuntimeError("migration names must be unique")
 
 
 class HistoryUnavailable(GuidedError):
@@ -197,3 +198,69 @@ def calendar_lines(summary: dict, today: date | None = None) -> list[str]:
             cells.append(" " if day > today else ("■" if day.isoformat() in practised else "·"))
         lines.append(f"{label} {' '.join(cells)}")
     return lines
+
+
+class Recorder:
+    """Keeps one play's row up to date as the steps go by. After the first failure to write,
+    it warns once and stops trying; playback goes on regardless."""
+
+    def __init__(self, history: History | None, play_id: int | None, warn: Callable[[str], None]):
+        self.history, self.play_id, self.warn = history, play_id, warn
+        self.last_step = 0
+        self.listened_s = 0.0
+        self.completed = False
+
+    def progress(self, step: int, listened_s: float) -> None:
+        saved = (self.last_step, round(self.listened_s))
+        self.last_step, self.listened_s = step, listened_s
+        if saved != (step, round(listened_s)):
+            self._try(self.history and self.history.progress, self.play_id, step, listened_s)
+
+    def finish(self, status: str) -> None:
+        self._try(self.history and self.history.finish, self.play_id, status, self.last_step, self.listened_s)
+
+    def _try(self, write, *args) -> None:
+        if not write:
+            return
+        try:
+            write(*args)
+        except HistoryUnavailable as exc:
+            self.warn(str(exc))
+            self.history = None
+
+
+@contextmanager
+def recording(history: History | None, session_id: str, title: str, hash_: str, total_steps: int,
+              names: tuple[str, str] | None, warn: Callable[[str], None]) -> Iterator[Recorder]:
+    """Record a play from start to finish: completed, stopped (q, Ctrl-C, SIGTERM) or failed."""
+    play_id = None
+    if history is not None:
+        try:
+            play_id = history.start(session_id, title, hash_, total_steps, names)
+        except HistoryUnavailable as exc:
+            warn(str(exc))
+            history = None
+    recorder = Recorder(history, play_id, warn)
+    status = "failed"
+    try:
+        yield recorder
+        status = "completed" if recorder.completed else "stopped"
+    except KeyboardInterrupt:
+        status = "stopped"
+        raise
+    finally:
+        recorder.finish(status)
+
+
+def resume_step(history: History | None, session_id: str, hash_: str, total_steps: int,
+                warn: Callable[[str], None]) -> int:
+    """The step where the latest stopped play of the session stopped, to play it again from."""
+    if history is None:
+        raise HistoryUnavailable(f"cannot resume {session_id}: practice history is unavailable")
+    last = history.latest_stopped(session_id)
+    if last is None:
+        raise HistoryUnavailable(f"no stopped play of '{session_id}' to resume (see 'guided history')")
+    step = min(max(last.last_step, 1), total_steps)
+    if last.script_hash != hash_:
+        warn(f"{session_id} has changed since that play; resuming at step {step} anyway")
+    return step

@@ -189,7 +189,8 @@ def play_timeline(
     on_step: Callable[[int, float], None] = lambda step, listened_s: None,
 ) -> int | None:
     """Play the events from `start_step` on; return None at the end, or the step where the
-    listener quit. `on_step(step, seconds listened)` is called as each step begins.
+    listener quit. `on_step(step, seconds listened)` is called as each step begins, and once
+    more as playback ends, however it ends.
 
     `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
     for a key instead of their fallback silence. SIGTERM stops playback like Ctrl-C."""
@@ -198,11 +199,15 @@ def play_timeline(
         interactive = sys.stdin.isatty()
     mixer = open_mixer(timeline.session.id, driver)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    player = None
     try:
         with Keys(interactive) as keys:
-            return _Player(timeline, voiced, mixer, display, keys, on_step).play(start_step)
+            player = _Player(timeline, voiced, mixer, display, keys, on_step)
+            return player.play(start_step)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if player is not None:
+            on_step(player.step, player.listened / SAMPLE_RATE)  # where it ended, and all heard
         mixer.stop()
         mixer.quit()
         display.finished()
@@ -352,6 +357,7 @@ class _Player:
                     # callback); the second stop silences that one too.
                     channel.stop()
                     channel.stop()
+                    self.extra = 0  # time added to a silence that is now left behind
                     return key
                 time.sleep(POLL_S)
             return None

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from player.errors import GuidedError
 from player.script import INLINE_BREAK, Session, Step
 
 SAMPLE_RATE = 22050
@@ -289,3 +290,38 @@ def _spoken(text: str, roles: dict[str, str], scale: float, sentence_length) -> 
         if match:
             yield _silence("break", float(match.group(1)) * scale)
             position = match.end()
+
+
+class FitError(GuidedError):
+    """A length a session cannot be fitted to."""
+
+
+def fit_pause_scale(timeline: Timeline, minutes: float) -> float:
+    """The pause scale that makes `timeline` (planned at pause scale 1) last `minutes`.
+    Speech and bells keep their length; only timed silences stretch or shrink."""
+    silences = sum(e.length for e in timeline.events if e.kind == "silence")
+    fixed = timeline.length - silences
+    low, high = PAUSE_SCALE_RANGE
+    shortest = (fixed + low * silences) / SAMPLE_RATE / 60
+    longest = (fixed + high * silences) / SAMPLE_RATE / 60
+    if not shortest <= minutes <= longest:
+        raise FitError(
+            f"{timeline.session.id} cannot last {minutes:g} minutes: with its speech unchanged it "
+            f"can last from {shortest:.1f} to {longest:.1f} minutes"
+        )
+    return (minutes * 60 * SAMPLE_RATE - fixed) / silences if silences else 1.0
+
+
+def find_start(timeline: Timeline, where: str) -> int:
+    """The step to start from: a step number, or a section's name (any case)."""
+    if where.strip().isdigit():
+        step = int(where)
+        if not 1 <= step <= timeline.step_count:
+            raise ValueError(f"there is no step {step}: {timeline.session.id} has {timeline.step_count} steps")
+        return step
+    sections = [e for e in timeline.events if e.kind == "section"]
+    for event in sections:
+        if event.text.lower() == where.strip().lower():
+            return event.step
+    names = ", ".join(dict.fromkeys(e.text for e in sections)) or "none"
+    raise ValueError(f"no step or section '{where}' in {timeline.session.id} (sections: {names})")

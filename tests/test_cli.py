@@ -175,3 +175,19 @@ def test_top_level_help_and_version():
         assert f"  {name} " in result.output
     assert "docs/script-format.md" in result.output
     assert CliRunner().invoke(cli, ["--version"]).output.startswith("guided, version ")
+
+
+def test_show_fits_a_session_to_minutes(run):
+    data = json.loads(run("show", "four-practices", "--minutes", "15", "--json").output)
+    assert abs(data["duration_s"] - 900) < 1
+    impossible = CliRunner().invoke(cli, ["show", "four-practices", "--minutes", "2"])
+    assert impossible.exit_code == 1
+    assert impossible.output.startswith("Error: four-practices cannot last 2 minutes: with its speech unchanged")
+    both = CliRunner().invoke(cli, ["show", "arriving", "--minutes", "3", "--pause-scale", "2"])
+    assert both.exit_code == 2 and "give --minutes or --pause-scale, not both" in both.output
+
+
+def test_play_from_an_unknown_section_is_a_usage_error(run):
+    result = CliRunner().invoke(cli, ["play", "arriving", "--from", "nowhere"])
+    assert result.exit_code == 2
+    assert "no step or section 'nowhere' in arriving (sections: " in result.output

@@ -126,3 +126,26 @@ def test_back_repeats_the_step(tmp_path, write_script):
         term.proc.kill()
         os.close(term.master)
         os.close(term.slave)
+
+
+def test_plus_adds_thirty_seconds_to_the_silence(tmp_path, write_script):
+    script = write_script("title: T\nsummary: S\nsteps:\n  - say: Before.\n  - pause: 4s\n  - say: After the pause.\n")
+    raw = tmp_path / "p.raw"
+    env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw), TERM="xterm")
+    subprocess.run(GUIDED + ["render", str(script)], env=env, check=True, capture_output=True)
+    term = Terminal(GUIDED + ["play", str(script)], env)
+    try:
+        term.expect("pause: 0:0")
+        time.sleep(0.5)
+        term.press("+")
+        term.expect("pause: 0:3", timeout=2)  # about 33 seconds left now
+        quiet = growth(raw, 5.0)  # well past the 4 s the script asked for
+        assert quiet.size > 4 * SAMPLE_RATE and not quiet.any()
+        assert "After the pause." not in term.screen
+        term.press("n")
+        term.expect("After the pause.", timeout=3)
+        assert term.proc.wait(timeout=30) == 0
+    finally:
+        term.proc.kill()
+        os.close(term.master)
+        os.close(term.slave)

@@ -180,3 +180,40 @@ def test_a_name_holding_a_silence_cue_is_spoken_not_obeyed(write_script):
     timeline = build_timeline(session, TimingOptions(partner_a="Sam [2s] x"), 150, one_second_per_sentence)
     assert timeline.events[1].text == "Hello Sam [2s] x and Partner B."
     assert [e.purpose for e in timeline.events[:4]] == [None, None, "break", None]
+
+
+def test_fitting_to_minutes_scales_only_the_silences(write_script):
+    from dataclasses import replace
+
+    from player.timeline import FitError, fit_pause_scale
+
+    session = load_session(write_script(COUPLE))
+    natural = build_timeline(session, TimingOptions(), 150, one_second_per_sentence)
+    silences = sum(e.length for e in natural.events if e.kind == "silence")
+    target = (natural.length - silences / 2) / SAMPLE_RATE / 60
+    scale = fit_pause_scale(natural, target)
+    assert abs(scale - 0.5) < 1e-9
+    fitted = build_timeline(session, replace(TimingOptions(), pause_scale=scale), 150, one_second_per_sentence)
+    assert abs(fitted.duration_s - target * 60) < 0.01
+    try:
+        fit_pause_scale(natural, 1)
+    except FitError as exc:
+        assert str(exc).startswith("session cannot last 1 minutes: with its speech unchanged it can last from ")
+    else:
+        raise AssertionError("an impossible length was accepted")
+
+
+def test_find_start_by_step_or_section(write_script):
+    from player.timeline import find_start
+
+    timeline = build_timeline(load_session(write_script(COUPLE)), TimingOptions(), 150, one_second_per_sentence)
+    assert find_start(timeline, "4") == 4
+    assert find_start(timeline, "turn") == 5
+    for bad, message in [("11", "there is no step 11: session has 10 steps"),
+                         ("Middle", "no step or section 'Middle' in session (sections: Start, Turn)")]:
+        try:
+            find_start(timeline, bad)
+        except ValueError as exc:
+            assert str(exc) == message
+        else:
+            raise AssertionError(bad)
