@@ -22,6 +22,7 @@ from player.cache import VoicedCache
 from player.errors import AudioDeviceError
 from player.timeline import SAMPLE_RATE, Event, Timeline, seconds_to_samples
 
+BAR_WIDTH = 20
 PLAY_CHUNK_FRAMES = 2048  # about 93 ms: small enough for prompt captions and controls
 MIXER_BUFFER_FRAMES = 512
 POLL_S = 0.004
@@ -86,23 +87,31 @@ class Display:
         elif event.kind == "say":
             self._line(event.text)
         elif event.kind == "silence" and event.purpose != "break":
-            label = {"wait": "waiting"}.get(event.purpose, event.purpose)
             if self.tty:
                 self._countdown = event
                 self._extra = 0
                 self._shown_remaining = None
             else:
-                self._line(f"[{label}: {_clock(event.duration_s)}]")
+                self._line(f"[{_silence_label(event)}: {_clock(event.duration_s)}{_roles(event)}]")
 
     def tick(self, event: Event, played_in_event: int) -> None:
-        """Called as playback moves through an event, to refresh the countdown."""
+        """Called as playback moves through an event, to refresh the countdown: a bar, the time
+        left in this silence, the step, and the time left in the session."""
         if self._countdown is not event:
             return
-        remaining = max(0, round((event.length + self._extra - played_in_event) / SAMPLE_RATE))
-        if remaining != self._shown_remaining:
-            self._shown_remaining = remaining
-            self.stream.write(f"\r  … {event.purpose}: {_clock(remaining)} left  ")
-            self.stream.flush()
+        length = event.length + self._extra
+        remaining = max(0, round((length - played_in_event) / SAMPLE_RATE))
+        if remaining == self._shown_remaining:
+            return
+        self._shown_remaining = remaining
+        done = min(BAR_WIDTH, round(BAR_WIDTH * played_in_event / max(length, 1)))
+        bar = "█" * done + "░" * (BAR_WIDTH - done)
+        to_go = max(0, self.timeline.length + self._extra - event.start - played_in_event) / SAMPLE_RATE
+        self.stream.write(
+            f"\r\x1b[2K  {_silence_label(event)}: {_clock(remaining)} left {bar}{_roles(event)}"
+            f" · step {event.step}/{self.timeline.step_count} · {_clock(to_go)} to go"
+        )
+        self.stream.flush()
 
     def prompt_key(self) -> None:
         self._end_countdown()
@@ -138,6 +147,16 @@ class Display:
     def _line(self, text: str) -> None:
         self.stream.write(text + "\n")
         self.stream.flush()
+
+
+def _silence_label(event: Event) -> str:
+    if event.purpose == "talk" and not event.speaker:
+        return "talk together"
+    return {"wait": "waiting"}.get(event.purpose, event.purpose)
+
+
+def _roles(event: Event) -> str:
+    return f" · {event.speaker} speaks, {event.listener} listens" if event.speaker else ""
 
 
 def _clock(seconds: float) -> str:

@@ -64,6 +64,8 @@ class Event:
     cues: tuple[int, ...] = ()
     sentences: tuple[str, ...] = ()
     bell: str | None = None
+    speaker: str | None = None  # inside turns: who speaks, and who listens
+    listener: str | None = None
 
     @property
     def start_s(self) -> float:
@@ -260,7 +262,7 @@ def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict
         cues = ()
         if kind == "talk" and seconds >= 2 * TALK_CUE_BEFORE_END_S:
             cues = (seconds_to_samples(seconds - TALK_CUE_BEFORE_END_S),)
-        yield _silence(kind, seconds, cues)
+        yield {**_silence(kind, seconds, cues), "speaker": roles.get("speaker"), "listener": roles.get("listener")}
         yield _bell("soft")
     elif kind == "wait":
         yield from _spoken(step.text, roles, scale, sentence_length)

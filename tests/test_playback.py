@@ -142,8 +142,8 @@ def test_a_real_couple_session_plays_through_the_disk_driver(tmp_path, write_scr
     assert played.returncode == 0, played.stderr
     assert played.stdout.splitlines()[0].startswith("Turns · 0:3")
     assert played.stdout.splitlines()[1:] == [
-        "Welcome, Sam and Alex.", "Sam, speak. Alex, listen.", "[talk: 0:03]",
-        "Alex, speak. Sam, listen.", "[talk: 0:03]", "Ready?", "[waiting: 0:03]", "", "The session has ended.",
+        "Welcome, Sam and Alex.", "Sam, speak. Alex, listen.", "[talk: 0:03 · Sam speaks, Alex listens]",
+        "Alex, speak. Sam, listen.", "[talk: 0:03 · Alex speaks, Sam listens]", "Ready?", "[waiting: 0:03]", "", "The session has ended.",
     ]
     assert "\x1b" not in played.stdout  # no control codes without a terminal
     with wave.open(str(tmp_path / "out.wav")) as wav:
