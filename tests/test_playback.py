@@ -150,3 +150,27 @@ def test_a_real_couple_session_plays_through_the_disk_driver(tmp_path, write_scr
         exported = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     heard = np.frombuffer(raw.read_bytes(), dtype="<i2")
     np.testing.assert_array_equal(sounding(heard), sounding(exported))
+
+
+def test_a_wait_on_a_terminal_rings_a_soft_reminder(prepared, disk_audio, monkeypatch):
+    from player import playback
+
+    timeline, voiced = prepared
+
+    class Keys:
+        enabled = True
+        presses = iter([None] * 150 + [" "])
+
+        def read(self):
+            return next(self.presses, " ")
+
+    monkeypatch.setattr(playback, "WAIT_REMINDER_S", 0.2)
+    mixer = open_mixer("test")
+    try:
+        player = playback._Player(timeline, voiced, mixer, Display(timeline, io.StringIO()), Keys(), print)
+        assert player._wait_at_prompt() == " "
+        time.sleep(0.3)
+    finally:
+        mixer.quit()
+    heard = np.frombuffer(disk_audio.read_bytes(), dtype="<i2")
+    assert np.abs(heard).max() > 1000  # the cue sounded while it waited
