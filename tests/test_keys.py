@@ -62,6 +62,15 @@ class Terminal:
     def press(self, key):
         os.write(self.master, key.encode())
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.kill()
+        self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
 
 def growth(raw, seconds):
     """What was written to the disk driver's file during the next `seconds`."""
@@ -77,8 +86,7 @@ def test_skip_wait_pause_and_quit(tmp_path, write_script):
     raw = tmp_path / "played.raw"
     env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw), TERM="xterm")
     subprocess.run(GUIDED + ["render", str(script)], env=env, check=True, capture_output=True)
-    term = Terminal(GUIDED + ["play", str(script)], env)
-    try:
+    with Terminal(GUIDED + ["play", str(script)], env) as term:
         term.expect("space pause/resume")
         term.expect("One. This first step")
         time.sleep(0.5)
@@ -103,17 +111,12 @@ def test_skip_wait_pause_and_quit(tmp_path, write_script):
         term.expect("Stopped at step 5 of 6.", timeout=2)
         assert "Four." not in term.screen and "Traceback" not in term.screen
         assert termios.tcgetattr(term.slave)[3] & termios.ECHO  # the terminal is as it was
-    finally:
-        term.proc.kill()
-        os.close(term.master)
-        os.close(term.slave)
 
 
 def test_back_repeats_the_step(tmp_path, write_script):
     script = write_script("title: T\nsummary: S\nsteps:\n  - say: Only this step, said slowly and in full.\n")
     env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(tmp_path / "p.raw"), TERM="xterm")
-    term = Terminal(GUIDED + ["play", str(script)], env)
-    try:
+    with Terminal(GUIDED + ["play", str(script)], env) as term:
         term.expect("Only this step")
         time.sleep(0.5)
         term.press("b")
@@ -123,10 +126,6 @@ def test_back_repeats_the_step(tmp_path, write_script):
             time.sleep(0.02)
         assert term.proc.wait(timeout=30) == 0
         term.expect("The session has ended.")
-    finally:
-        term.proc.kill()
-        os.close(term.master)
-        os.close(term.slave)
 
 
 def test_plus_adds_thirty_seconds_to_the_silence(tmp_path, write_script):
@@ -134,8 +133,7 @@ def test_plus_adds_thirty_seconds_to_the_silence(tmp_path, write_script):
     raw = tmp_path / "p.raw"
     env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw), TERM="xterm")
     subprocess.run(GUIDED + ["render", str(script)], env=env, check=True, capture_output=True)
-    term = Terminal(GUIDED + ["play", str(script)], env)
-    try:
+    with Terminal(GUIDED + ["play", str(script)], env) as term:
         term.expect("pause: 0:0")
         time.sleep(0.5)
         term.press("+")
@@ -147,7 +145,3 @@ def test_plus_adds_thirty_seconds_to_the_silence(tmp_path, write_script):
         term.press("n")
         term.expect("After the pause.", timeout=3)
         assert term.proc.wait(timeout=30) == 0
-    finally:
-        term.proc.kill()
-        os.close(term.master)
-        os.close(term.slave)
