@@ -263,24 +263,25 @@ def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, m
       guided play four-practices --from "keeping faith"
       guided play closer-step-by-step --resume
     """
-    from player.playback import KEYS_HELP, play_timeline
+    from player.playback import KEYS_HELP, open_mixer, play_timeline
 
     if start and resume:
         raise click.UsageError("give --from or --resume, not both")
     loaded = open_session(session)
     voiced = _voiced(ctx, voice, rate, volume)
     timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
-    warn = _warn_once()
-    history = _open_history(warn)
-    hash_ = script_hash(loaded.path)
     start_step = 1
-    if resume:
-        start_step = resume_step(history, loaded.id, hash_, timeline.step_count, warn)
-    elif start:
+    if start:
         try:
             start_step = find_start(timeline, start)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="'--from'") from None
+    mixer = open_mixer(loaded.id, audio_driver)  # no device: say so before anything is recorded
+    warn = _warn_once()
+    history = _open_history(warn)
+    hash_ = script_hash(loaded.path)
+    if resume:
+        start_step = resume_step(history, loaded.id, hash_, timeline.step_count, warn)
     interactive = sys.stdin.isatty()
     controls = KEYS_HELP if interactive else "Ctrl-C stops"
     click.echo(f"{loaded.title} · {_clock(timeline.duration_s)} · {controls}")
@@ -288,7 +289,7 @@ def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, m
         click.echo(f"Starting at step {start_step} of {timeline.step_count}.")
     names = (partner_a, partner_b) if remember_names and loaded.mode == "couple" else None
     with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
-        stopped_at = play_timeline(timeline, voiced, driver=audio_driver, interactive=interactive,
+        stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive,
                                    start_step=start_step, on_step=record.progress)
         record.completed = stopped_at is None
     if stopped_at is None:

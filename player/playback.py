@@ -106,10 +106,11 @@ class Display:
         self._shown_remaining = remaining
         done = min(BAR_WIDTH, round(BAR_WIDTH * played_in_event / max(length, 1)))
         bar = "█" * done + "░" * (BAR_WIDTH - done)
+        at = (event.start + played_in_event) / SAMPLE_RATE
         to_go = max(0, self.timeline.length + self._extra - event.start - played_in_event) / SAMPLE_RATE
         self.stream.write(
             f"\r\x1b[2K  {_silence_label(event)}: {_clock(remaining)} left {bar}{_roles(event)}"
-            f" · step {event.step}/{self.timeline.step_count} · {_clock(to_go)} to go"
+            f" · step {event.step}/{self.timeline.step_count} · {_clock(at)} in, {_clock(to_go)} to go"
         )
         self.stream.flush()
 
@@ -201,14 +202,14 @@ class Keys:
 def play_timeline(
     timeline: Timeline,
     voiced: VoicedCache,
-    driver: str | None = None,
+    mixer,
     display: Display | None = None,
     interactive: bool | None = None,
     start_step: int = 1,
     on_step: Callable[[int, float], None] = lambda step, listened_s: None,
 ) -> int | None:
-    """Play the events from `start_step` on; return None at the end, or the step where the
-    listener quit. `on_step(step, seconds listened)` is called as each step begins, and once
+    """Play the events from `start_step` on through `mixer` (from open_mixer; closed when done);
+    return None at the end, or the step where the listener quit. `on_step(step, seconds listened)` is called as each step begins, and once
     more as playback ends, however it ends.
 
     `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
@@ -216,7 +217,6 @@ def play_timeline(
     display = display or Display(timeline)
     if interactive is None:
         interactive = sys.stdin.isatty()
-    mixer = open_mixer(timeline.session.id, driver)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     player = None
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import pty
@@ -32,13 +33,21 @@ steps:
 """
 
 
+def _take_terminal():
+    """In the child: lead a new session with the pseudo-terminal as its controlling terminal,
+    so that Ctrl-C typed there reaches it as SIGINT, as in a real terminal."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class Terminal:
     """`guided play` on a pseudo-terminal: what it shows, and keys to type."""
 
     def __init__(self, args, env):
         self.master, slave = pty.openpty()
         self.slave = slave
-        self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+        self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                                     preexec_fn=_take_terminal)
         self.screen = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -138,10 +147,23 @@ def test_plus_adds_thirty_seconds_to_the_silence(tmp_path, write_script):
         time.sleep(0.5)
         term.press("+")
         term.expect("pause: 0:3", timeout=2)  # about 33 seconds left now
-        assert re.search(r"pause: 0:3\d left [█░]{20} · step 2/3 · 0:3\d to go", term.screen)
+        assert re.search(r"pause: 0:3\d left [█░]{20} · step 2/3 · 0:0\d in, 0:3\d to go", term.screen)
         quiet = growth(raw, 5.0)  # well past the 4 s the script asked for
         assert quiet.size > 4 * SAMPLE_RATE and not quiet.any()
         assert "After the pause." not in term.screen
         term.press("n")
         term.expect("After the pause.", timeout=3)
         assert term.proc.wait(timeout=30) == 0
+
+
+def test_ctrl_c_on_a_terminal_restores_it(tmp_path, write_script):
+    script = write_script("title: T\nsummary: S\nsteps:\n  - say: Hello.\n  - pause: 30s\n")
+    env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(tmp_path / "p.raw"), TERM="xterm")
+    with Terminal(GUIDED + ["play", str(script)], env) as term:
+        term.expect("pause: 0:")
+        assert not termios.tcgetattr(term.slave)[3] & termios.ICANON  # keys are read one by one
+        term.press("\x03")
+        assert term.proc.wait(timeout=10) == 130
+        term.expect("Stopped.", timeout=2)
+        assert "Traceback" not in term.screen
+        assert termios.tcgetattr(term.slave)[3] & termios.ICANON  # and the terminal is back as it was

@@ -58,7 +58,7 @@ def sounding(samples):
 def test_what_is_played_is_the_export_sample_for_sample(prepared, disk_audio, tmp_path):
     timeline, voiced = prepared
     screen = io.StringIO()
-    play_timeline(timeline, voiced, display=Display(timeline, screen), interactive=False)
+    play_timeline(timeline, voiced, open_mixer("test"), display=Display(timeline, screen), interactive=False)
     played = np.frombuffer(disk_audio.read_bytes(), dtype="<i2")
     with wave.open(str(export_wav(timeline, voiced, tmp_path / "out.wav").path)) as wav:
         exported = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
@@ -90,7 +90,8 @@ def test_play_from_the_command_line_with_no_device(tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: no audio device could be opened (SDL said: ")
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not (tmp_path / "home" / "history.sqlite3").exists()  # nothing played, nothing recorded
 
 
 @needs_espeak
