@@ -13,7 +13,7 @@ import click
 from player import __version__
 from player.cache import ClipCache, VoicedCache, plan, render_timeline
 from player.errors import GuidedError, ScriptError
-from player.export import check_target, export_wav
+from player.export import check_captions_target, check_target, export_session, write_playlist
 from player.history import History, HistoryUnavailable, calendar_lines, recording, resume_step, script_hash
 from player.library import bundled_paths, open_session
 from player.paths import cache_dir
@@ -353,26 +353,58 @@ def history(as_json, limit):
 
 
 @cli.command()
-@click.argument("session")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The file to write (.wav).")
+@click.argument("session", required=False)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="The file to write: .wav, .flac, .ogg or .mp3 (with --all: a folder).")
+@click.option("--all", "export_all", is_flag=True, help="Export every bundled session into the folder -o names.")
+@click.option("--format", "format_", type=click.Choice(["wav", "flac", "ogg", "mp3"]), default="mp3",
+              show_default=True, help="With --all: the format to write.")
+@click.option("--captions", type=click.Path(path_type=Path),
+              help="Also write captions: FILE.vtt or FILE.srt (with --all: vtt or srt).")
 @voice_options
 @timing_options
 @click.pass_context
-def export(ctx, session, output, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
-    """Export a session to an audio file; wait steps use their fallback silence.
+def export(ctx, session, output, export_all, format_, captions, voice, rate, volume, pause_scale, partner_a,
+           partner_b, minutes):
+    """Export a session to an audio file, tagged, with a chapter per section; wait steps use
+    their fallback silence. The format follows the file's suffix.
 
     \b
     Examples:
-      guided export arriving -o arriving.wav
-      guided export daily-check-in -o check-in.wav --partner-a Sam --partner-b Alex
+      guided export arriving -o arriving.mp3 --captions arriving.vtt
+      guided export daily-check-in -o check-in.ogg --partner-a Sam --partner-b Alex
+      guided export --all -o sessions/ --format mp3 --captions vtt
     """
-    loaded = open_session(session)
-    check_target(output)
+    if export_all == bool(session):
+        raise click.UsageError("name one session, or give --all")
+    timing = _timing(pause_scale, partner_a, partner_b, minutes)
     voiced = _voiced(ctx, voice, rate, volume)
-    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
-    with _progress(timeline.length, "Exporting") as progress:
-        result = export_wav(timeline, voiced, output, progress)
-    click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)")
+    if not export_all:
+        _export_one(voiced, open_session(session), timing, minutes, output, captions)
+        return
+    if captions is not None and str(captions) not in ("vtt", "srt"):
+        raise click.BadParameter("with --all, give the captions' format: vtt or srt", param_hint="'--captions'")
+    if not output.is_dir():
+        raise click.BadParameter(f"{output} is not a folder", param_hint="'-o'")
+    entries = []
+    for path in bundled_paths():
+        target = output / f"{path.stem}.{format_}"
+        caption_file = output / f"{path.stem}.{captions}" if captions else None
+        result = _export_one(voiced, load_session(path), timing, minutes, target, caption_file)
+        entries.append((result.path, load_session(path).title, result.duration_s))
+    click.echo(f"Wrote {write_playlist(output, entries)} ({len(entries)} sessions)")
+
+
+def _export_one(voiced, loaded, timing, minutes, output: Path, captions: Path | None):
+    check_target(output)
+    if captions is not None:
+        check_captions_target(captions)
+    timeline, _ = _prepare(voiced, loaded, timing, minutes)
+    with _progress(timeline.length, f"Exporting {loaded.id}") as progress:
+        result = export_session(timeline, voiced, output, progress, captions)
+    click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)"
+               + (f" and {captions}" if captions else ""))
+    return result
 
 
 @cli.command()

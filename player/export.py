@@ -1,21 +1,39 @@
-"""Stage 5b: export a timeline to an audio file, streamed, and put in place only when complete."""
+"""Stage 5b: export a timeline to an audio file, with tags, chapters and captions.
+
+The audio is streamed to the encoder (libsndfile, through soundfile: WAV, FLAC, Ogg Vorbis and
+MP3 alike, no ffmpeg needed), so memory stays flat in session length. Every file is written
+beside its target and renamed into place only when complete: a failed export leaves no half
+file, and an existing file at that path stays intact until the new one is whole.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import tempfile
-import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import soundfile
+
 from player.audio import timeline_chunks
 from player.cache import VoicedCache
+from player.captions import caption_cues, caption_format, render_captions
 from player.errors import ExportError
 from player.timeline import SAMPLE_RATE, Timeline
 
-FORMATS = (".wav",)
+# suffix: (libsndfile format, subtype)
+FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
+ARTIST = "guided"
+ALBUM = "Guided sessions"
+GENRE = "Spoken word"
 
 
 @dataclass(frozen=True)
@@ -25,12 +43,28 @@ class ExportResult:
     bytes: int
 
 
-def check_target(target: Path) -> None:
+@dataclass(frozen=True)
+class Chapter:
+    start_s: float
+    end_s: float
+    title: str
+
+
+def chapters(timeline: Timeline) -> list[Chapter]:
+    """One chapter per section, from its start to the next section's (or the end)."""
+    sections = [e for e in timeline.events if e.kind == "section"]
+    ends = [s.start_s for s in sections[1:]] + [timeline.duration_s]
+    return [Chapter(s.start_s, end, s.text) for s, end in zip(sections, ends) if end > s.start_s]
+
+
+def check_target(target: Path, kinds: tuple[str, ...] = tuple(FORMATS), what: str = "export") -> None:
     """Refuse, before any work is done, a target that cannot be written."""
     if target.is_dir():
-        raise ExportError(f"{target} is a folder; give a file name, e.g. {target / 'session.wav'}")
-    if target.suffix.lower() not in FORMATS:
-        raise ExportError(f"cannot export to '{target.suffix or target.name}': supported formats are {', '.join(FORMATS)}")
+        raise ExportError(f"{target} is a folder; give a file name, e.g. {target / 'session'}{kinds[0]}")
+    if target.suffix.lower() not in kinds:
+        raise ExportError(
+            f"cannot {what} to '{target.suffix or target.name}': supported formats are {', '.join(kinds)}"
+        )
     folder = target.parent
     if not folder.is_dir():
         raise ExportError(f"the folder {folder} does not exist; create it first")
@@ -38,30 +72,120 @@ def check_target(target: Path) -> None:
         raise ExportError(f"cannot write to {folder}: permission denied")
 
 
-def export_wav(
-    timeline: Timeline, voiced: VoicedCache, target: Path, progress: Callable[[int], None] = lambda n: None
-) -> ExportResult:
-    """Write the timeline as a mono 16-bit WAV. A temp file beside the target is renamed over it
-    only when complete, so a failed export leaves no half file and an old file stays intact."""
-    target = Path(target)
-    check_target(target)
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[Path]:
+    """A temp path beside `target`, renamed over it only if the block succeeds."""
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as raw, wave.open(raw, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(SAMPLE_RATE)
-            for _, _, samples in timeline_chunks(timeline, voiced):
-                wav.writeframesraw(samples.astype("<i2").tobytes())
-                progress(samples.size)
+        yield Path(temp)
         os.chmod(temp, 0o644)
         os.replace(temp, target)
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
             raise ExportError(f"the disk is full: {target} was not written; free some space and try again") from None
-        raise ExportError(f"cannot write {target}: {exc.strerror}") from None
+        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def export_session(
+    timeline: Timeline,
+    voiced: VoicedCache,
+    target: Path,
+    progress: Callable[[int], None] = lambda n: None,
+    captions: Path | None = None,
+) -> ExportResult:
+    """Write the timeline in the format its suffix names, tagged and with chapters; and, with
+    `captions`, a .vtt or .srt file beside it."""
+    target = Path(target)
+    check_target(target)
+    if captions is not None:
+        check_captions_target(Path(captions))
+    format_, subtype = FORMATS[target.suffix.lower()]
+    session = timeline.session
+    with _replacing(target) as temp:
+        try:
+            with soundfile.SoundFile(temp, "w", SAMPLE_RATE, 1, subtype, format=format_) as sound:
+                if format_ == "WAV":  # RIFF INFO; the other formats are tagged below
+                    sound.title, sound.artist, sound.album = session.title, ARTIST, ALBUM
+                    sound.genre, sound.comment = GENRE, session.summary
+                for _, _, samples in timeline_chunks(timeline, voiced):
+                    sound.write(samples)
+                    progress(samples.size)
+        except soundfile.LibsndfileError as exc:
+            raise OSError(errno.EIO, str(exc)) from None
+        if format_ == "MP3":
+            _tag_mp3(temp, timeline)
+        elif format_ in ("OGG", "FLAC"):
+            _tag_vorbis(temp, timeline)
+    if captions is not None:
+        write_captions(timeline, voiced, Path(captions))
     return ExportResult(target, timeline.duration_s, target.stat().st_size)
+
+
+def check_captions_target(path: Path) -> None:
+    try:
+        caption_format(path)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    check_target(path, kinds=(path.suffix.lower(),), what="write captions")
+
+
+def write_captions(timeline: Timeline, voiced: VoicedCache, path: Path) -> None:
+    text = render_captions(caption_cues(timeline, voiced), caption_format(path))
+    with _replacing(path) as temp:
+        temp.write_text(text, encoding="utf-8")
+
+
+def _tag_mp3(path: Path, timeline: Timeline) -> None:
+    """ID3v2.4: title, artist, album, genre, the summary as comment, and CHAP/CTOC chapters."""
+    from mutagen.id3 import CHAP, COMM, CTOC, ID3, TALB, TCON, TIT2, TPE1, CTOCFlags
+
+    session = timeline.session
+    tags = ID3()
+    tags.add(TIT2(encoding=3, text=session.title))
+    tags.add(TPE1(encoding=3, text=ARTIST))
+    tags.add(TALB(encoding=3, text=ALBUM))
+    tags.add(TCON(encoding=3, text=GENRE))
+    tags.add(COMM(encoding=3, lang="eng", desc="", text=session.summary))
+    marks = chapters(timeline)
+    ids = [f"chp{i}" for i in range(len(marks))]
+    for element_id, chapter in zip(ids, marks):
+        tags.add(CHAP(element_id=element_id, start_time=round(chapter.start_s * 1000),
+                      end_time=round(chapter.end_s * 1000), sub_frames=[TIT2(encoding=3, text=chapter.title)]))
+    if ids:
+        tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
+                      sub_frames=[TIT2(encoding=3, text=session.title)]))
+    tags.save(path, v2_version=4)
+
+
+def _tag_vorbis(path: Path, timeline: Timeline) -> None:
+    """Vorbis comments, with chapters as CHAPTERxxx / CHAPTERxxxNAME."""
+    import mutagen
+
+    session = timeline.session
+    audio = mutagen.File(path)
+    audio.delete()
+    audio.update({"TITLE": session.title, "ARTIST": ARTIST, "ALBUM": ALBUM, "GENRE": GENRE,
+                  "COMMENT": session.summary})
+    for i, chapter in enumerate(chapters(timeline), 1):
+        millis = round(chapter.start_s * 1000)
+        hours, rest = divmod(millis, 3_600_000)
+        stamp = f"{hours:02d}:{rest // 60_000:02d}:{rest % 60_000 // 1000:02d}.{rest % 1000:03d}"
+        audio[f"CHAPTER{i:03d}"] = stamp
+        audio[f"CHAPTER{i:03d}NAME"] = chapter.title
+    audio.save()
+
+
+def write_playlist(folder: Path, entries: list[tuple[Path, str, float]]) -> Path:
+    """`guided.m3u8` in `folder`: each file with its title and length."""
+    lines = ["#EXTM3U"]
+    for path, title, seconds in entries:
+        lines += [f"#EXTINF:{round(seconds)},{ARTIST} - {title}", path.name]
+    playlist = folder / "guided.m3u8"
+    with _replacing(playlist) as temp:
+        temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return playlist

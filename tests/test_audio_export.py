@@ -11,7 +11,7 @@ from conftest import FakeEngine
 from player.audio import bell, timeline_chunks
 from player.cache import ClipCache, VoicedCache, render_timeline
 from player.errors import ExportError
-from player.export import export_wav
+from player.export import export_session
 from player.script import load_session
 from player.speech import VoiceSettings
 from player.timeline import SAMPLE_RATE, TimingOptions
@@ -66,7 +66,7 @@ def test_bells_are_gentle_and_click_free(which):
 
 def test_export_duration_and_every_silence_match_the_plan(prepared, tmp_path):
     timeline, voiced = prepared
-    result = export_wav(timeline, voiced, tmp_path / "out.wav")
+    result = export_session(timeline, voiced, tmp_path / "out.wav")
     samples = read_wav(result.path)
     assert abs(samples.size - timeline.length) / SAMPLE_RATE < 0.05
     assert result.duration_s == pytest.approx(timeline.duration_s)
@@ -84,7 +84,7 @@ def test_export_duration_and_every_silence_match_the_plan(prepared, tmp_path):
 
 def test_the_talk_cue_sounds_inside_its_silence(prepared, tmp_path):
     timeline, voiced = prepared
-    samples = read_wav(export_wav(timeline, voiced, tmp_path / "out.wav").path)
+    samples = read_wav(export_session(timeline, voiced, tmp_path / "out.wav").path)
     talk = next(e for e in timeline.events if e.purpose == "talk")
     cue_at = talk.start + talk.cues[0]
     assert np.all(samples[talk.start : cue_at] == 0)
@@ -94,7 +94,7 @@ def test_the_talk_cue_sounds_inside_its_silence(prepared, tmp_path):
 
 def test_no_clipping_and_no_clicks_at_joins(prepared, tmp_path):
     timeline, voiced = prepared
-    samples = read_wav(export_wav(timeline, voiced, tmp_path / "out.wav").path).astype(int)
+    samples = read_wav(export_session(timeline, voiced, tmp_path / "out.wav").path).astype(int)
     assert np.abs(samples).max() < 32767
     for event in timeline.events[1:]:
         if 0 < event.start < samples.size:
@@ -121,7 +121,7 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_old_file(prepared, tmp_pat
 
     monkeypatch.setattr("player.export.timeline_chunks", broken)
     with pytest.raises(ExportError) as info:
-        export_wav(timeline, voiced, target)
+        export_session(timeline, voiced, target)
     assert str(info.value) == f"the disk is full: {target} was not written; free some space and try again"
     assert target.read_bytes() == b"the listener's earlier export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "out.wav", "session.yaml"]
@@ -136,7 +136,7 @@ def test_an_interrupted_export_leaves_nothing(prepared, tmp_path, monkeypatch):
 
     monkeypatch.setattr("player.export.timeline_chunks", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        export_wav(timeline, voiced, tmp_path / "out.wav")
+        export_session(timeline, voiced, tmp_path / "out.wav")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "session.yaml"]
 
 
@@ -145,7 +145,7 @@ def test_an_interrupted_export_leaves_nothing(prepared, tmp_path, monkeypatch):
     [
         ("folder", "{p} is a folder; give a file name, e.g. {p}/session.wav"),
         ("missing/out.wav", "the folder {p.parent} does not exist; create it first"),
-        ("out.mp3", "cannot export to '.mp3': supported formats are .wav"),
+        ("out.mp4", "cannot export to '.mp4': supported formats are .wav, .flac, .ogg, .mp3"),
     ],
 )
 def test_bad_targets_are_refused_before_any_work(prepared, tmp_path, name, message):
@@ -153,5 +153,5 @@ def test_bad_targets_are_refused_before_any_work(prepared, tmp_path, name, messa
     (tmp_path / "folder").mkdir()
     target = tmp_path / name
     with pytest.raises(ExportError) as info:
-        export_wav(timeline, voiced, target)
+        export_session(timeline, voiced, target)
     assert str(info.value) == message.format(p=target)

@@ -191,3 +191,29 @@ def test_play_from_an_unknown_section_is_a_usage_error(run):
     result = CliRunner().invoke(cli, ["play", "arriving", "--from", "nowhere"])
     assert result.exit_code == 2
     assert "no step or section 'nowhere' in arriving (sections: " in result.output
+
+
+def test_export_mp3_with_captions(run, tmp_path):
+    result = run("export", "arriving", "-o", str(tmp_path / "a.mp3"), "--captions", str(tmp_path / "a.vtt"),
+                 "--pause-scale", "0.1")
+    assert result.exit_code == 0
+    assert result.output.endswith(f" MB) and {tmp_path / 'a.vtt'}\n")
+    assert (tmp_path / "a.vtt").read_text().startswith("WEBVTT\n\n00:00:00.000 --> 00:00:0")
+
+
+def test_export_all_writes_a_playlist(run, tmp_path):
+    folder = tmp_path / "all"
+    folder.mkdir()
+    result = run("export", "--all", "-o", str(folder), "--format", "ogg", "--captions", "srt", "--pause-scale", "0.05")
+    assert result.exit_code == 0, result.output
+    playlist = (folder / "guided.m3u8").read_text().splitlines()
+    assert playlist[0] == "#EXTM3U" and len(playlist) == 1 + 2 * 9
+    assert playlist[1].startswith("#EXTINF:") and playlist[1].endswith(",guided - Arriving") and playlist[2] == "arriving.ogg"
+    assert len(list(folder.glob("*.ogg"))) == 9 and len(list(folder.glob("*.srt"))) == 9
+
+
+def test_bad_caption_targets(run, tmp_path):
+    wrong = CliRunner().invoke(cli, ["export", "arriving", "-o", str(tmp_path / "a.wav"), "--captions",
+                                     str(tmp_path / "a.txt")])
+    assert wrong.exit_code == 1 and wrong.output == "Error: captions are written as .vtt or .srt, not '.txt'\n"
+    assert not (tmp_path / "a.wav").exists()

@@ -16,7 +16,7 @@ import pytest
 from conftest import GUIDED, FakeEngine, needs_espeak, run_env
 from player.cache import ClipCache, VoicedCache, render_timeline
 from player.errors import AudioDeviceError
-from player.export import export_wav
+from player.export import export_session
 from player.playback import Display, open_mixer, play_timeline
 from player.script import load_session
 from player.speech import VoiceSettings
@@ -60,7 +60,7 @@ def test_what_is_played_is_the_export_sample_for_sample(prepared, disk_audio, tm
     screen = io.StringIO()
     play_timeline(timeline, voiced, open_mixer("test"), display=Display(timeline, screen), interactive=False)
     played = np.frombuffer(disk_audio.read_bytes(), dtype="<i2")
-    with wave.open(str(export_wav(timeline, voiced, tmp_path / "out.wav").path)) as wav:
+    with wave.open(str(export_session(timeline, voiced, tmp_path / "out.wav").path)) as wav:
         exported = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     assert played.size >= exported.size
     np.testing.assert_array_equal(sounding(played), sounding(exported))

@@ -1,0 +1,132 @@
+"""Exports in every format, read back by real decoders: length, silences, tags, chapters, captions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile
+import webvtt
+
+from conftest import FakeEngine, has_program
+from player.cache import ClipCache, VoicedCache, render_timeline
+from player.export import chapters, export_session
+from player.script import load_session
+from player.speech import VoiceSettings
+from player.timeline import SAMPLE_RATE, TimingOptions
+
+needs_ffprobe = pytest.mark.skipif(not has_program("ffprobe"), reason="ffprobe (ffmpeg) is not installed")
+
+SCRIPT = """
+title: Formats test
+summary: Checks every format; the summary becomes the comment.
+mode: couple
+steps:
+  - section: Arriving
+  - say: Welcome, {a} and {b}. Sit together.
+  - reflect: 3s
+    prompt: Think for a moment.
+  - section: Turns
+  - turns: [a, b]
+    steps:
+      - talk: 2s
+        prompt: "{speaker}, speak."
+  - section: Closing
+  - say: Thank you.
+  - bell: end
+"""
+
+
+@pytest.fixture
+def prepared(tmp_path, write_script):
+    voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
+    options = TimingOptions(partner_a="Sam", partner_b="Alex")
+    timeline, _ = render_timeline(load_session(write_script(SCRIPT)), options, voiced)
+    return timeline, voiced
+
+
+def probe(path):
+    result = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
+                             "-show_chapters", str(path)], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def seconds(stamp):
+    """A caption time, "00:01:02.345", in seconds (webvtt-py's own rounds to whole seconds)."""
+    hours, minutes, rest = stamp.replace(",", ".").split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(rest)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg", ".mp3"])
+def test_each_format_decodes_to_the_planned_length(prepared, tmp_path, suffix):
+    timeline, voiced = prepared
+    result = export_session(timeline, voiced, tmp_path / f"out{suffix}")
+    audio, rate = soundfile.read(result.path, dtype="float32")
+    assert rate == SAMPLE_RATE
+    slack = 0.1 if suffix == ".mp3" else 0.0  # an MP3 encoder pads its frames
+    assert abs(audio.size / SAMPLE_RATE - timeline.duration_s) <= slack + 1 / SAMPLE_RATE
+    reflect = next(e for e in timeline.events if e.purpose == "reflect")
+    middle = audio[reflect.start + 2205 : reflect.end - 2205]  # well inside the silence
+    assert np.abs(middle).max() < (1e-3 if suffix in (".ogg", ".mp3") else 1e-9)
+    assert np.abs(audio).max() > 0.1
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg", ".mp3"])
+def test_tags(prepared, tmp_path, suffix):
+    timeline, voiced = prepared
+    found = probe(export_session(timeline, voiced, tmp_path / f"o{suffix}").path)
+    # Ogg keeps its comments on the stream; the other formats on the file.
+    tags = {k.lower(): v for part in [found["format"], *found["streams"]] for k, v in part.get("tags", {}).items()}
+    assert tags["title"] == "Formats test"
+    assert tags["artist"] == "guided" and tags["album"] == "Guided sessions" and tags["genre"] == "Spoken word"
+    assert tags["comment"] == "Checks every format; the summary becomes the comment."
+
+
+@needs_ffprobe
+@pytest.mark.parametrize("suffix", [".flac", ".ogg", ".mp3"])
+def test_chapters_start_where_the_sections_do(prepared, tmp_path, suffix):
+    timeline, voiced = prepared
+    found = probe(export_session(timeline, voiced, tmp_path / f"o{suffix}").path)["chapters"]
+    found.sort(key=lambda c: float(c["start_time"]))  # ID3 frames are stored by size, not time
+    planned = chapters(timeline)
+    assert [c["tags"]["title"] for c in found] == ["Arriving", "Turns", "Closing"] == [c.title for c in planned]
+    for got, want in zip(found, planned):
+        assert abs(float(got["start_time"]) - want.start_s) <= 0.05
+
+
+@pytest.mark.parametrize("suffix", [".vtt", ".srt"])
+def test_captions_parse_and_line_up_with_the_audio(prepared, tmp_path, suffix):
+    timeline, voiced = prepared
+    export_session(timeline, voiced, tmp_path / "o.wav", captions=tmp_path / f"o{suffix}")
+    read = webvtt.read if suffix == ".vtt" else webvtt.from_srt
+    cues = read(str(tmp_path / f"o{suffix}"))
+    texts = [c.text for c in cues]
+    assert texts[:6] == ["Welcome, Sam and Alex.", "Sit together.", "Think for a moment.", "[soft bell]",
+                         "[reflect quietly — 3 seconds]", "[soft bell]"]
+    assert "[Sam speaks, Alex listens — 2 seconds]" in texts and texts[-1] == "[closing bell]"
+    audio, _ = soundfile.read(tmp_path / "o.wav", dtype="int16")
+    first = cues[0]
+    start = round(seconds(first.start) * SAMPLE_RATE)
+    end = round(seconds(first.end) * SAMPLE_RATE)
+    loud = np.flatnonzero(np.abs(audio[: end + SAMPLE_RATE]) > 300)
+    assert abs(loud[0] - start) <= 0.05 * SAMPLE_RATE  # the words begin as the cue does
+    silence = next(c for c in cues if c.text.startswith("[reflect"))
+    reflect = next(e for e in timeline.events if e.purpose == "reflect")
+    assert abs(seconds(silence.start) - reflect.start_s) <= 0.001
+    assert abs(seconds(silence.end) - (reflect.start_s + reflect.duration_s)) <= 0.001
+
+
+def test_a_failed_mp3_export_leaves_nothing(prepared, tmp_path, monkeypatch):
+    timeline, voiced = prepared
+
+    def interrupted(*args, **kwargs):
+        yield from []
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("player.export.timeline_chunks", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        export_session(timeline, voiced, tmp_path / "out.mp3", captions=tmp_path / "out.vtt")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "session.yaml"]
