@@ -18,7 +18,7 @@ from player.history import History, HistoryUnavailable, calendar_lines, recordin
 from player.library import bundled_paths, open_session
 from player.paths import cache_dir
 from player.script import load_session
-from player.speech import DEFAULT_RATE, RATE_RANGE, VoiceSettings, get_engine
+from player.speech import DEFAULT_RATE, ENGINES, RATE_RANGE, VoiceSettings, get_engine
 from player.timeline import PAUSE_SCALE_RANGE, SAMPLE_RATE, TimingOptions, build_timeline, check_name, find_start
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -45,12 +45,19 @@ def _name(ctx, param, value):
 
 
 def voice_options(f):
+    f = engine_option(f)
     f = click.option("--volume", type=click.FloatRange(0, 1), default=1.0, show_default=True,
                      help="Speech volume, 0 to 1.")(f)
     f = click.option("--rate", type=click.IntRange(*RATE_RANGE), default=DEFAULT_RATE, show_default=True,
                      help="Speaking rate in words per minute.")(f)
     f = click.option("--voice", metavar="ID", help="Voice id or name (see 'guided voices').")(f)
     return f
+
+
+def engine_option(f):
+    return click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True,
+                        envvar="GUIDED_ENGINE",
+                        help="Speech engine (env GUIDED_ENGINE). piper needs the 'natural' extra.")(f)
 
 
 def timing_options(f):
@@ -72,8 +79,8 @@ def _timing(pause_scale, partner_a, partner_b, minutes) -> TimingOptions:
     return TimingOptions(partner_a=partner_a, partner_b=partner_b, pause_scale=pause_scale)
 
 
-def _voiced(ctx, voice, rate, volume) -> VoicedCache:
-    engine = get_engine(state_dir=ctx.obj["cache_dir"])
+def _voiced(ctx, engine_name, voice, rate, volume) -> VoicedCache:
+    engine = get_engine(engine_name, state_dir=ctx.obj["cache_dir"])
     ctx.call_on_close(engine.close)
     return VoicedCache(ClipCache(ctx.obj["cache_dir"]), engine, VoiceSettings(voice, rate, volume))
 
@@ -156,7 +163,7 @@ def list_sessions(as_json):
 @voice_options
 @timing_options
 @click.pass_context
-def show(ctx, session, as_json, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
+def show(ctx, session, as_json, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
     """Show a session's timeline: every sound and silence in playing order.
 
     Times are exact when the clips are cached (after 'guided render'), estimated otherwise.
@@ -169,7 +176,7 @@ def show(ctx, session, as_json, voice, rate, volume, pause_scale, partner_a, par
     """
     loaded = open_session(session)
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
-    timeline = plan(loaded, timing, _voiced(ctx, voice, rate, volume), minutes)
+    timeline = plan(loaded, timing, _voiced(ctx, engine, voice, rate, volume), minutes)
     if as_json:
         click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
         return
@@ -217,7 +224,7 @@ def validate(paths):
 @voice_options
 @timing_options
 @click.pass_context
-def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
+def render(ctx, sessions, render_all, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
     """Synthesize the clips sessions need into the cache, ahead of time.
 
     \b
@@ -229,7 +236,7 @@ def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_
         raise click.UsageError("name one or more sessions, or give --all")
     names = [p.stem for p in bundled_paths()] if render_all else list(sessions)
     loaded = [open_session(name) for name in names]
-    voiced = _voiced(ctx, voice, rate, volume)
+    voiced = _voiced(ctx, engine, voice, rate, volume)
     synthesized = cached = 0
     for session in loaded:
         _, report = _prepare(voiced, session, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
@@ -247,7 +254,7 @@ def render(ctx, sessions, render_all, voice, rate, volume, pause_scale, partner_
 @click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
 @click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")
 @click.pass_context
-def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, minutes, start, resume,
+def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes, start, resume,
          remember_names, audio_driver):
     """Play a session: speech, silences and bells, with captions as lines are spoken.
 
@@ -268,7 +275,7 @@ def play(ctx, session, voice, rate, volume, pause_scale, partner_a, partner_b, m
     if start and resume:
         raise click.UsageError("give --from or --resume, not both")
     loaded = open_session(session)
-    voiced = _voiced(ctx, voice, rate, volume)
+    voiced = _voiced(ctx, engine, voice, rate, volume)
     timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
     start_step = 1
     if start:
@@ -364,7 +371,7 @@ def history(as_json, limit):
 @voice_options
 @timing_options
 @click.pass_context
-def export(ctx, session, output, export_all, format_, captions, voice, rate, volume, pause_scale, partner_a,
+def export(ctx, session, output, export_all, format_, captions, engine, voice, rate, volume, pause_scale, partner_a,
            partner_b, minutes):
     """Export a session to an audio file, tagged, with a chapter per section; wait steps use
     their fallback silence. The format follows the file's suffix.
@@ -378,7 +385,7 @@ def export(ctx, session, output, export_all, format_, captions, voice, rate, vol
     if export_all == bool(session):
         raise click.UsageError("name one session, or give --all")
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
-    voiced = _voiced(ctx, voice, rate, volume)
+    voiced = _voiced(ctx, engine, voice, rate, volume)
     if not export_all:
         _export_one(voiced, open_session(session), timing, minutes, output, captions)
         return
@@ -409,20 +416,21 @@ def _export_one(voiced, loaded, timing, minutes, output: Path, captions: Path | 
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@engine_option
 @click.pass_context
-def voices(ctx, as_json):
+def voices(ctx, as_json, engine):
     """List the voices the speech engine offers.
 
     \b
     Examples:
       guided voices
-      guided voices --json
+      guided voices --engine piper --json
     """
-    engine = get_engine(state_dir=ctx.obj["cache_dir"])
+    speech = get_engine(engine, state_dir=ctx.obj["cache_dir"])
     try:
-        found = engine.voices()
+        found = speech.voices()
     finally:
-        engine.close()
+        speech.close()
     if as_json:
         rows = [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -56,6 +56,9 @@ class Engine(Protocol):
         """Release the engine's resources (worker processes)."""
 
 
+ENGINES = ("pyttsx3", "espeak-ng", "piper")
+
+
 def get_engine(name: str = "pyttsx3", state_dir: Path | None = None) -> Engine:
     """The engine called `name`; `state_dir` is where it may remember what it learnt about the
     system (its voices and versions) between runs."""
@@ -63,7 +66,15 @@ def get_engine(name: str = "pyttsx3", state_dir: Path | None = None) -> Engine:
         from player.speech.pyttsx3_engine import Pyttsx3Engine
 
         return Pyttsx3Engine(info_dir=state_dir)
-    raise SpeechError(f"unknown speech engine '{name}' (available: pyttsx3)")
+    if name == "espeak-ng":
+        from player.speech.espeak_engine import EspeakNgEngine
+
+        return EspeakNgEngine()
+    if name == "piper":
+        from player.speech.piper_engine import PiperEngine
+
+        return PiperEngine()
+    raise SpeechError(f"unknown speech engine '{name}' (available: {', '.join(ENGINES)})")
 
 
 def resolve_voice_in(voices: list[Voice], voice: str) -> str:

