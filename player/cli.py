@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,9 +14,11 @@ import click
 from player import __version__
 from player.cache import ClipCache, VoicedCache, plan, render_timeline
 from player.errors import GuidedError, ScriptError
-from player.export import check_captions_target, check_target, export_session, write_playlist
+from player.export import check_captions_target, check_target, export_session, write_playlist, write_text
 from player.history import History, HistoryUnavailable, calendar_lines, recording, resume_step, script_hash
-from player.library import bundled_paths, open_session
+from player.importer import to_yaml
+from player.library import TEXT_SUFFIXES, bundled_paths, open_script, open_session, read_script
+from player.starter import starter
 from player.paths import cache_dir
 from player.script import load_session
 from player.speech import DEFAULT_RATE, ENGINES, RATE_RANGE, VoiceSettings, get_engine
@@ -127,7 +130,9 @@ def cli(ctx, cache_dir_option):
       guided play daily-check-in --partner-a Sam --partner-b Alex
       guided export arriving -o arriving.wav
 
-    Script format: docs/script-format.md
+    Scripts are YAML, or plain text and Markdown as people already write them (headings,
+    paragraphs, pause cues such as "(10 seconds of silence)"); see docs/script-format.md.
+    Start one with 'guided new'.
     """
     ctx.ensure_object(dict)
     ctx.obj["cache_dir"] = cache_dir(cache_dir_option)
@@ -160,11 +165,14 @@ def list_sessions(as_json):
 @cli.command()
 @click.argument("session")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.option("--strict", is_flag=True, help="Treat lines a text script could not place as errors.")
 @voice_options
 @timing_options
 @click.pass_context
-def show(ctx, session, as_json, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
-    """Show a session's timeline: every sound and silence in playing order.
+def show(ctx, session, as_json, strict, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
+    """Show a session's timeline: every sound and silence in playing order, with the script
+    line each comes from. For a text or Markdown script, also the stage directions left
+    unspoken and the lines it could not place.
 
     Times are exact when the clips are cached (after 'guided render'), estimated otherwise.
 
@@ -173,8 +181,10 @@ def show(ctx, session, as_json, engine, voice, rate, volume, pause_scale, partne
       guided show arriving
       guided show daily-check-in --partner-a Sam --partner-b Alex --json
       guided show four-practices --minutes 15
+      guided show my-notes.md --strict
     """
-    loaded = open_session(session)
+    script = open_script(session, strict)
+    loaded = script.session
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
     timeline = plan(loaded, timing, _voiced(ctx, engine, voice, rate, volume), minutes)
     if as_json:
@@ -183,7 +193,7 @@ def show(ctx, session, as_json, engine, voice, rate, volume, pause_scale, partne
     kind = "estimated" if timeline.estimated else "exact"
     click.echo(f"{loaded.title} ({loaded.mode}, {_clock(timeline.duration_s)}, {kind})")
     for event in timeline.events:
-        when = _clock(event.start_s)
+        when = f"{_clock(event.start_s)}  L{event.line:<4}"
         if event.kind == "section":
             click.echo(f"\n{when}  ── {event.text} ──")
         elif event.kind == "say":
@@ -193,22 +203,32 @@ def show(ctx, session, as_json, engine, voice, rate, volume, pause_scale, partne
         else:
             cues = f" (soft cue at {_clock(event.cues[0] / SAMPLE_RATE)})" if event.cues else ""
             click.echo(f"{when}  silence  {event.purpose} {event.duration_s:.1f}s{cues}")
+    if script.notes:
+        click.echo("\nNot spoken (stage directions):")
+        for note in script.notes:
+            click.echo(f"  L{note.line:<4}  {note.message}")
+    if script.warnings:
+        click.echo("\nWarnings (--strict makes these errors):")
+        for warning in script.warnings:
+            click.echo(f"  L{warning.line:<4}  {warning.message}")
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths):
-    """Check scripts and report every problem, as PATH:LINE: message.
+@click.option("--strict", is_flag=True, help="Treat lines a text script could not place as errors.")
+def validate(paths, strict):
+    """Check scripts (YAML, text or Markdown) and report every problem, as PATH:LINE: message.
 
     \b
     Examples:
       guided validate my-session.yaml
       guided validate scripts/*.yaml
+      guided validate notes.md --strict
     """
     failed = 0
     for path in paths:
         try:
-            session = load_session(path)
+            session = read_script(path, strict).session
         except ScriptError as exc:
             failed += 1
             click.echo(str(exc), err=True)
@@ -412,6 +432,48 @@ def _export_one(voiced, loaded, timing, minutes, output: Path, captions: Path | 
     click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)"
                + (f" and {captions}" if captions else ""))
     return result
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The YAML file to write.")
+def convert(source, output):
+    """Write a text or Markdown script as the equivalent YAML script, to refine by hand.
+
+    What was left out (stage directions, unplaced lines) is listed in comments at the top.
+
+    \b
+    Examples:
+      guided convert my-notes.md -o my-session.yaml
+    """
+    if source.suffix.lower() not in TEXT_SUFFIXES:
+        raise click.UsageError(f"convert reads text or Markdown scripts ({', '.join(TEXT_SUFFIXES)})")
+    check_target(output, kinds=(".yaml", ".yml"), what="convert")
+    write_text(output, to_yaml(read_script(source), source))
+    click.echo(f"Wrote {output}; check it with: guided validate {output}")
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--couple", is_flag=True, help="A session for two partners, with turns.")
+@click.option("--markdown", is_flag=True, help="Write Markdown instead of YAML.")
+def new(name, couple, markdown):
+    """Write a commented starter script that plays as it is, to make your own.
+
+    \b
+    Examples:
+      guided new evening-reflection
+      guided new our-check-in --couple --markdown
+    """
+    path = Path(name)
+    if not path.suffix:
+        path = path.with_suffix(".md" if markdown else ".yaml")
+    if path.exists():
+        raise click.ClickException(f"{path} already exists; choose another name")
+    check_target(path, kinds=(path.suffix.lower(),), what="write a script")
+    title = re.sub(r"[-_]+", " ", path.stem).strip().capitalize() or "My session"
+    write_text(path, starter(title, couple, markdown or path.suffix.lower() in TEXT_SUFFIXES, path.name))
+    click.echo(f"Wrote {path}. Try it: guided show {path}; then: guided play {path}")
 
 
 @cli.command()

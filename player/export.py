@@ -73,7 +73,7 @@ def check_target(target: Path, kinds: tuple[str, ...] = tuple(FORMATS), what: st
 
 
 @contextlib.contextmanager
-def _replacing(target: Path) -> Iterator[Path]:
+def replacing(target: Path) -> Iterator[Path]:
     """A temp path beside `target`, renamed over it only if the block succeeds."""
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
@@ -106,7 +106,7 @@ def export_session(
         check_captions_target(Path(captions))
     format_, subtype = FORMATS[target.suffix.lower()]
     session = timeline.session
-    with _replacing(target) as temp:
+    with replacing(target) as temp:
         try:
             with soundfile.SoundFile(temp, "w", SAMPLE_RATE, 1, subtype, format=format_) as sound:
                 if format_ == "WAV":  # RIFF INFO; the other formats are tagged below
@@ -135,9 +135,7 @@ def check_captions_target(path: Path) -> None:
 
 
 def write_captions(timeline: Timeline, voiced: VoicedCache, path: Path) -> None:
-    text = render_captions(caption_cues(timeline, voiced), caption_format(path))
-    with _replacing(path) as temp:
-        temp.write_text(text, encoding="utf-8")
+    write_text(path, render_captions(caption_cues(timeline, voiced), caption_format(path)))
 
 
 def _tag_mp3(path: Path, timeline: Timeline) -> None:
@@ -186,6 +184,11 @@ def write_playlist(folder: Path, entries: list[tuple[Path, str, float]]) -> Path
     for path, title, seconds in entries:
         lines += [f"#EXTINF:{round(seconds)},{ARTIST} - {title}", path.name]
     playlist = folder / "guided.m3u8"
-    with _replacing(playlist) as temp:
-        temp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text(playlist, "\n".join(lines) + "\n")
     return playlist
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (temp file beside it, then rename)."""
+    with replacing(Path(path)) as temp:
+        temp.write_text(text, encoding="utf-8")

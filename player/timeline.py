@@ -66,6 +66,7 @@ class Event:
     bell: str | None = None
     speaker: str | None = None  # inside turns: who speaks, and who listens
     listener: str | None = None
+    line: int = 0  # the script line of the step it comes from
 
     @property
     def start_s(self) -> float:
@@ -239,7 +240,7 @@ def build_timeline(
     steps = play_steps(session, options)
     for play in steps:
         for fields in _step_events(play, options.pause_scale, sentence_length):
-            emit(step=play.number, section=play.section, **fields)
+            emit(step=play.number, section=play.section, line=play.step.line, **fields)
     return Timeline(session, tuple(events), len(steps), estimated)
 
 
