@@ -217,3 +217,26 @@ def test_bad_caption_targets(run, tmp_path):
                                      str(tmp_path / "a.txt")])
     assert wrong.exit_code == 1 and wrong.output == "Error: captions are written as .vtt or .srt, not '.txt'\n"
     assert not (tmp_path / "a.wav").exists()
+
+
+@pytest.mark.parametrize("flags, name", [([], "mine.yaml"), (["--couple"], "mine.yaml"), (["--markdown"], "mine.md"),
+                                         (["--couple", "--markdown"], "mine.md")])
+def test_new_writes_a_starter_that_validates_and_will_not_overwrite(tmp_path, monkeypatch, flags, name):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["new", "mine", *flags])
+    assert result.exit_code == 0 and (tmp_path / name).is_file()
+    checked = CliRunner().invoke(cli, ["validate", "--strict", name])
+    assert checked.exit_code == 0, checked.output
+    again = CliRunner().invoke(cli, ["new", "mine", *flags])
+    assert again.exit_code == 1 and again.output == f"Error: {name} already exists; choose another name\n"
+
+
+def test_show_a_markdown_script_makes_every_decision_visible(run, tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text("# Notes\n\n(speak softly)\n\nBreathe in. (pause for ten seconds) Breathe out.\n\n[music]\n")
+    output = run("show", str(path)).output
+    assert "L5     say      Breathe in." in output and "L5     silence  break 10.0s" in output
+    assert "Not spoken (stage directions):\n  L3     direction (speak softly)" in output
+    assert "Warnings (--strict makes these errors):\n  L7     unrecognised cue [music], left out" in output
+    strict = CliRunner().invoke(cli, ["show", str(path), "--strict"])
+    assert strict.exit_code == 1 and strict.output == f"Error: {path}:7: unrecognised cue [music], left out\n"
