@@ -18,7 +18,7 @@ import numpy as np
 
 from player.errors import GuidedError
 from player.script import Session
-from player.speech import Engine, VoiceSettings, make_clip
+from player.speech import CONDITIONING, Engine, VoiceSettings, make_clip
 from player.timeline import Timeline, TimingOptions, build_timeline, fit_pause_scale
 from player.wavfile import ClipFileError, clip_frames, read_clip, write_clip
 
@@ -118,7 +118,7 @@ class VoicedCache:
         self.cache = cache
         self.engine = engine
         self.settings = settings
-        self.identity = engine.cache_identity(settings)
+        self.identity = {**engine.cache_identity(settings), "conditioning": CONDITIONING}
         self.voice_id = self.identity["voice"]
 
     def key(self, sentence: str) -> str:

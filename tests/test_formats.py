@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import soundfile
 import webvtt
 
-from conftest import FakeEngine, has_program
+from conftest import FakeEngine, has_program, needs_espeak
 from player.cache import ClipCache, VoicedCache, render_timeline
 from player.export import chapters, export_session
 from player.script import load_session
@@ -130,3 +131,34 @@ def test_a_failed_mp3_export_leaves_nothing(prepared, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         export_session(timeline, voiced, tmp_path / "out.mp3", captions=tmp_path / "out.vtt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "session.yaml"]
+
+
+def test_the_limiter_keeps_every_peak_under_its_ceiling_without_touching_the_rest():
+    from player.speech import limit_peaks
+
+    rng = np.random.default_rng(7)
+    loud = rng.normal(0, 0.5, 40_000)
+    limited = limit_peaks(loud, 0.8)
+    assert np.abs(limited).max() <= 0.8 + 1e-12
+    quiet = rng.normal(0, 0.05, 10_000)
+    assert np.array_equal(limit_peaks(quiet, 0.8), quiet)
+    # and it eases, never steps: the gain changes by a small amount from sample to sample
+    gain = limited / np.where(loud == 0, 1, loud)
+    assert np.abs(np.diff(gain)).max() < 0.1
+
+
+@needs_espeak
+@needs_ffprobe
+def test_a_real_export_is_at_spoken_word_loudness_with_true_peaks_under_minus_one(tmp_path):
+    from conftest import GUIDED, run_env
+
+    target = tmp_path / "arriving.flac"
+    subprocess.run(GUIDED + ["export", "arriving", "-o", str(target)], check=True, capture_output=True,
+                   env=run_env(tmp_path))
+    result = subprocess.run(["ffmpeg", "-hide_banner", "-nostats", "-i", str(target), "-af", "ebur128=peak=true",
+                             "-f", "null", "-"], capture_output=True, text=True, check=True)
+    summary = result.stderr[result.stderr.rindex("Summary:"):]
+    integrated = float(re.search(r"I:\s+(-?[\d.]+) LUFS", summary).group(1))
+    true_peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
+    assert -17.0 <= integrated <= -15.0, integrated
+    assert true_peak <= -1.0, true_peak

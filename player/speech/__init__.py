@@ -18,8 +18,13 @@ from player.timeline import SAMPLE_RATE
 DEFAULT_RATE = 150  # words per minute: an unhurried guiding voice
 RATE_RANGE = (80, 300)
 SILENCE_FLOOR = 0.01  # of full scale (-40 dBFS): quieter frames count as silence when trimming
-TARGET_RMS = 10 ** (-20 / 20)  # speech level, of full scale
-PEAK_CEILING = 10 ** (-1 / 20)
+# Speech level: RMS of the voiced part, of full scale. With the voice's spectrum this puts a
+# session at about -16 LUFS, the spoken-word norm; peaks are limited to PEAK_CEILING, under
+# which inter-sample (true) peaks stay below -1 dBTP.
+TARGET_RMS = 10 ** (-12.5 / 20)
+PEAK_CEILING = 10 ** (-2 / 20)
+LIMIT_LOOKAHEAD_S = 0.005
+CONDITIONING = 2  # bump when condition_clip changes, so cached clips are made again
 FADE_S = 0.01
 
 
@@ -114,15 +119,41 @@ def condition_clip(samples: np.ndarray, volume: float = 1.0) -> np.ndarray:
     margin = int(0.02 * SAMPLE_RATE)
     audio = audio[max(0, loud[0] - margin) : loud[-1] + margin + 1]
     voiced = audio[np.abs(audio) >= SILENCE_FLOOR]
-    gain = TARGET_RMS / max(np.sqrt(np.mean(voiced**2)), 1e-9)
-    gain = min(gain, PEAK_CEILING / max(np.abs(audio).max(), 1e-9))
-    audio *= gain * volume
+    audio *= TARGET_RMS / max(np.sqrt(np.mean(voiced**2)), 1e-9)
+    audio = limit_peaks(audio, PEAK_CEILING) * volume
     fade = min(int(FADE_S * SAMPLE_RATE), audio.size // 2)
     if fade:
         ramp = np.linspace(0.0, 1.0, fade)
         audio[:fade] *= ramp
         audio[-fade:] *= ramp[::-1]
     return np.round(audio * 32767).astype(np.int16)
+
+
+def _sliding_max(values: np.ndarray, width: int) -> np.ndarray:
+    """max(values[i : i + width]) for every i, in linear time (van Herk / Gil-Werman)."""
+    n = values.size
+    padded = np.concatenate([values, np.zeros((-n) % width + width)])
+    blocks = padded.reshape(-1, width)
+    prefix = np.maximum.accumulate(blocks, axis=1).ravel()
+    suffix = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    i = np.arange(n)
+    return np.maximum(suffix[i], prefix[i + width - 1])
+
+
+def limit_peaks(audio: np.ndarray, ceiling: float) -> np.ndarray:
+    """A look-ahead limiter: around each peak over `ceiling` the gain eases down and back up
+    over a few milliseconds, instead of clipping. Below the ceiling nothing changes."""
+    peaks = np.abs(audio)
+    if peaks.size == 0 or peaks.max() <= ceiling:
+        return audio
+    look = max(1, int(LIMIT_LOOKAHEAD_S * SAMPLE_RATE))
+    window = _sliding_max(np.concatenate([np.zeros(look), peaks]), 2 * look + 1)[: peaks.size]
+    gain = np.minimum(1.0, ceiling / np.maximum(window, 1e-12))
+    # Averaging over the same span keeps every peak at or under the ceiling: each gain value
+    # within `look` of a peak already allows for it.
+    kernel = np.ones(2 * look + 1) / (2 * look + 1)
+    smooth = np.convolve(np.pad(gain, look, mode="edge"), kernel, mode="valid")
+    return audio * smooth
 
 
 def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str, label: str = "") -> np.ndarray:
