@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from player.ambience import Ambience
 from player.cache import VoicedCache
 from player.timeline import (
     BELL_S,
@@ -96,8 +97,16 @@ def _silence(event: Event, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
         yield offset, piece
 
 
-def event_chunks(event: Event, voiced: VoicedCache, chunk: int = CHUNK_FRAMES) -> Iterator[tuple[int, np.ndarray]]:
-    """(offset within the event, samples) pieces of one event, none longer than `chunk`."""
+def event_chunks(
+    event: Event, voiced: VoicedCache, chunk: int = CHUNK_FRAMES, ambience: Ambience | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(offset within the event, samples) pieces of one event, none longer than `chunk`,
+    with the ambience bed mixed in when there is one."""
+    for offset, samples in _event_pieces(event, voiced, chunk):
+        yield offset, ambience.mix(event, offset, samples) if ambience else samples
+
+
+def _event_pieces(event: Event, voiced: VoicedCache, chunk: int) -> Iterator[tuple[int, np.ndarray]]:
     if event.length == 0:
         return
     if event.kind == "silence":
@@ -112,9 +121,9 @@ def event_chunks(event: Event, voiced: VoicedCache, chunk: int = CHUNK_FRAMES) -
 
 
 def timeline_chunks(
-    timeline: Timeline, voiced: VoicedCache, chunk: int = CHUNK_FRAMES, start_event: int = 0
+    timeline: Timeline, voiced: VoicedCache, chunk: int = CHUNK_FRAMES, ambience: Ambience | None = None
 ) -> Iterator[tuple[Event, int, np.ndarray]]:
     """The whole timeline as (event, offset within it, samples), in order, chunk by chunk."""
-    for event in timeline.events[start_event:]:
-        for offset, samples in event_chunks(event, voiced, chunk):
+    for event in timeline.events:
+        for offset, samples in event_chunks(event, voiced, chunk, ambience):
             yield event, offset, samples

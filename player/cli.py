@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from player import __version__
+from player.ambience import Ambience, ambience_loop
 from player.cache import ClipCache, VoicedCache, plan, render_timeline
 from player.errors import GuidedError, ScriptError
 from player.export import check_captions_target, check_target, export_session, write_playlist, write_text
@@ -61,6 +62,12 @@ def engine_option(f):
     return click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True,
                         envvar="GUIDED_ENGINE",
                         help="Speech engine (env GUIDED_ENGINE). piper needs the 'natural' extra.")(f)
+
+
+def ambience_option(f):
+    return click.option("--ambience", metavar="FILE|noise",
+                        help="A quiet bed under the session: 'noise' (soft generated noise) or an audio "
+                             "file, looped, about 20 dB under the voice.")(f)
 
 
 def timing_options(f):
@@ -273,9 +280,10 @@ def render(ctx, sessions, render_all, engine, voice, rate, volume, pause_scale, 
 @click.option("--resume", is_flag=True, help="Continue the latest stopped play of this session where it stopped.")
 @click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
 @click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")
+@ambience_option
 @click.pass_context
 def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes, start, resume,
-         remember_names, audio_driver):
+         remember_names, audio_driver, ambience):
     """Play a session: speech, silences and bells, with captions as lines are spoken.
 
     On a terminal: space pauses and resumes, n skips to the next step, b goes back to the
@@ -289,12 +297,14 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
       guided play four-practices --partner-a Sam --partner-b Alex --minutes 15
       guided play four-practices --from "keeping faith"
       guided play closer-step-by-step --resume
+      guided play arriving --ambience rain.ogg
     """
     from player.playback import KEYS_HELP, open_mixer, play_timeline
 
     if start and resume:
         raise click.UsageError("give --from or --resume, not both")
     loaded = open_session(session)
+    bed = ambience_loop(ambience) if ambience else None
     voiced = _voiced(ctx, engine, voice, rate, volume)
     timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
     start_step = 1
@@ -316,8 +326,9 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
         click.echo(f"Starting at step {start_step} of {timeline.step_count}.")
     names = (partner_a, partner_b) if remember_names and loaded.mode == "couple" else None
     with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
-        stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive,
-                                   start_step=start_step, on_step=record.progress)
+        stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive, start_step=start_step,
+                                   on_step=record.progress,
+                                   ambience=Ambience(bed, timeline.length) if bed is not None else None)
         record.completed = stopped_at is None
     if stopped_at is None:
         click.echo("\nThe session has ended.")
@@ -388,11 +399,12 @@ def history(as_json, limit):
               show_default=True, help="With --all: the format to write.")
 @click.option("--captions", type=click.Path(path_type=Path),
               help="Also write captions: FILE.vtt or FILE.srt (with --all: vtt or srt).")
+@ambience_option
 @voice_options
 @timing_options
 @click.pass_context
-def export(ctx, session, output, export_all, format_, captions, engine, voice, rate, volume, pause_scale, partner_a,
-           partner_b, minutes):
+def export(ctx, session, output, export_all, format_, captions, ambience, engine, voice, rate, volume, pause_scale,
+           partner_a, partner_b, minutes):
     """Export a session to an audio file, tagged, with a chapter per section; wait steps use
     their fallback silence. The format follows the file's suffix.
 
@@ -401,13 +413,15 @@ def export(ctx, session, output, export_all, format_, captions, engine, voice, r
       guided export arriving -o arriving.mp3 --captions arriving.vtt
       guided export daily-check-in -o check-in.ogg --partner-a Sam --partner-b Alex
       guided export --all -o sessions/ --format mp3 --captions vtt
+      guided export arriving -o arriving.ogg --ambience noise
     """
     if export_all == bool(session):
         raise click.UsageError("name one session, or give --all")
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
+    bed = ambience_loop(ambience) if ambience else None
     voiced = _voiced(ctx, engine, voice, rate, volume)
     if not export_all:
-        _export_one(voiced, open_session(session), timing, minutes, output, captions)
+        _export_one(voiced, open_session(session), timing, minutes, output, captions, bed)
         return
     if captions is not None and str(captions) not in ("vtt", "srt"):
         raise click.BadParameter("with --all, give the captions' format: vtt or srt", param_hint="'--captions'")
@@ -417,18 +431,19 @@ def export(ctx, session, output, export_all, format_, captions, engine, voice, r
     for path in bundled_paths():
         target = output / f"{path.stem}.{format_}"
         caption_file = output / f"{path.stem}.{captions}" if captions else None
-        result = _export_one(voiced, load_session(path), timing, minutes, target, caption_file)
+        result = _export_one(voiced, load_session(path), timing, minutes, target, caption_file, bed)
         entries.append((result.path, load_session(path).title, result.duration_s))
     click.echo(f"Wrote {write_playlist(output, entries)} ({len(entries)} sessions)")
 
 
-def _export_one(voiced, loaded, timing, minutes, output: Path, captions: Path | None):
+def _export_one(voiced, loaded, timing, minutes, output: Path, captions: Path | None, bed):
     check_target(output)
     if captions is not None:
         check_captions_target(captions)
     timeline, _ = _prepare(voiced, loaded, timing, minutes)
+    ambience = Ambience(bed, timeline.length) if bed is not None else None
     with _progress(timeline.length, f"Exporting {loaded.id}") as progress:
-        result = export_session(timeline, voiced, output, progress, captions)
+        result = export_session(timeline, voiced, output, progress, captions, ambience)
     click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)"
                + (f" and {captions}" if captions else ""))
     return result

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import soundfile
 
+from player.ambience import Ambience
 from player.audio import timeline_chunks
 from player.cache import VoicedCache
 from player.captions import caption_cues, caption_format, render_captions
@@ -97,6 +98,7 @@ def export_session(
     target: Path,
     progress: Callable[[int], None] = lambda n: None,
     captions: Path | None = None,
+    ambience: Ambience | None = None,
 ) -> ExportResult:
     """Write the timeline in the format its suffix names, tagged and with chapters; and, with
     `captions`, a .vtt or .srt file beside it."""
@@ -112,7 +114,7 @@ def export_session(
                 if format_ == "WAV":  # RIFF INFO; the other formats are tagged below
                     sound.title, sound.artist, sound.album = session.title, ARTIST, ALBUM
                     sound.genre, sound.comment = GENRE, session.summary
-                for _, _, samples in timeline_chunks(timeline, voiced):
+                for _, _, samples in timeline_chunks(timeline, voiced, ambience=ambience):
                     sound.write(samples)
                     progress(samples.size)
         except soundfile.LibsndfileError as exc:

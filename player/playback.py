@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from player.ambience import Ambience
 from player.audio import bell, event_chunks
 from player.cache import VoicedCache
 from player.errors import AudioDeviceError
@@ -207,6 +208,7 @@ def play_timeline(
     interactive: bool | None = None,
     start_step: int = 1,
     on_step: Callable[[int, float], None] = lambda step, listened_s: None,
+    ambience: Ambience | None = None,
 ) -> int | None:
     """Play the events from `start_step` on through `mixer` (from open_mixer; closed when done);
     return None at the end, or the step where the listener quit. `on_step(step, seconds listened)` is called as each step begins, and once
@@ -221,7 +223,7 @@ def play_timeline(
     player = None
     try:
         with Keys(interactive) as keys:
-            player = _Player(timeline, voiced, mixer, display, keys, on_step)
+            player = _Player(timeline, voiced, mixer, display, keys, on_step, ambience)
             return player.play(start_step)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -243,8 +245,8 @@ def first_event_of_step(events: tuple[Event, ...], step: int) -> int:
 class _Player:
     """Streams a timeline to one mixer channel and follows the listener's keys."""
 
-    def __init__(self, timeline, voiced, mixer, display, keys, on_step):
-        self.timeline, self.voiced, self.mixer = timeline, voiced, mixer
+    def __init__(self, timeline, voiced, mixer, display, keys, on_step, ambience=None):
+        self.timeline, self.voiced, self.mixer, self.ambience = timeline, voiced, mixer, ambience
         self.display, self.keys, self.on_step = display, keys, on_step
         self.channel = mixer.Channel(0)
         self.listened = 0  # samples heard, pauses excluded
@@ -316,14 +318,15 @@ class _Player:
         pending: list[np.ndarray] = []
         held = 0
         for event in events:
-            for _, samples in event_chunks(event, self.voiced, size):
+            for offset, samples in event_chunks(event, self.voiced, size, self.ambience):
                 pending.append(samples)
                 held += samples.size
                 while held >= size:
                     while self.extra > 0:
                         added = min(size, self.extra)
                         self.extra -= added
-                        yield None, np.zeros(added, dtype=np.int16)
+                        quiet = np.zeros(added, dtype=np.int16)
+                        yield None, self.ambience.mix(event, offset, quiet) if self.ambience else quiet
                     joined = np.concatenate(pending)
                     yield position, joined[:size]
                     position += size
