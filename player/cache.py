@@ -10,15 +10,16 @@ import hashlib
 import json
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from player.errors import GuidedError
+from player.errors import GuidedError, SpeechError
 from player.script import Session
-from player.speech import CONDITIONING, Engine, VoiceSettings, make_clip
+from player.speech import CONDITIONING, Engine, VoiceSettings, check_clip, condition_clip, make_clip
 from player.timeline import Timeline, TimingOptions, build_timeline, fit_pause_scale
 from player.wavfile import ClipFileError, clip_frames, read_clip, write_clip
 
@@ -140,17 +141,37 @@ class VoicedCache:
         self, sentences: Iterable[str], progress: Callable[[int], None] = lambda n: None
     ) -> RenderReport:
         """Synthesize every sentence not yet cached (or damaged); count what was done.
-        `progress(1)` is called for each clip synthesized."""
-        synthesized = cached = 0
-        for sentence in sentences:
+        `progress(1)` is called for each clip synthesized.
+
+        The engine speaks the next sentence while a second thread checks, levels and stores
+        the last one; a clip that fails its check is made again with make_clip's own retry."""
+        todo = []
+        for sentence in dict.fromkeys(sentences):
             key = self.key(sentence)
-            if self.cache.frames(key) is not None and self.cache.load(key) is not None:
-                cached += 1
-            else:
-                self.cache.store(key, make_clip(self.engine, sentence, self.settings, self.voice_id))
-                synthesized += 1
+            if self.cache.frames(key) is None or self.cache.load(key) is None:
+                todo.append(sentence)
+        again: list[str] = []
+        with ThreadPoolExecutor(max_workers=1) as finisher:
+            finished = []
+            for sentence in todo:
+                try:
+                    raw = self.engine.synthesize(sentence, self.voice_id, self.settings.rate, 1.0)
+                except SpeechError:
+                    again.append(sentence)
+                    continue
+                finished.append((sentence, finisher.submit(self._finish, sentence, raw)))
                 progress(1)
-        return RenderReport(synthesized, cached)
+            again += [sentence for sentence, done in finished if not done.result()]
+        for sentence in again:
+            self.cache.store(self.key(sentence), make_clip(self.engine, sentence, self.settings, self.voice_id))
+        return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
+
+    def _finish(self, sentence: str, raw: np.ndarray) -> bool:
+        """Check, level and store one synthesized clip; False if it is not fit to keep."""
+        if check_clip(raw, sentence, self.settings.rate) is not None:
+            return False
+        self.cache.store(self.key(sentence), condition_clip(raw, self.settings.volume))
+        return True
 
 
 def render_timeline(

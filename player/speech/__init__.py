@@ -129,31 +129,23 @@ def condition_clip(samples: np.ndarray, volume: float = 1.0) -> np.ndarray:
     return np.round(audio * 32767).astype(np.int16)
 
 
-def _sliding_max(values: np.ndarray, width: int) -> np.ndarray:
-    """max(values[i : i + width]) for every i, in linear time (van Herk / Gil-Werman)."""
-    n = values.size
-    padded = np.concatenate([values, np.zeros((-n) % width + width)])
-    blocks = padded.reshape(-1, width)
-    prefix = np.maximum.accumulate(blocks, axis=1).ravel()
-    suffix = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
-    i = np.arange(n)
-    return np.maximum(suffix[i], prefix[i + width - 1])
-
-
 def limit_peaks(audio: np.ndarray, ceiling: float) -> np.ndarray:
     """A look-ahead limiter: around each peak over `ceiling` the gain eases down and back up
-    over a few milliseconds, instead of clipping. Below the ceiling nothing changes."""
+    over a few milliseconds, instead of clipping. Below the ceiling nothing changes.
+
+    The gain is set per 5 ms block from the loudest sample in that block and its neighbours,
+    then drawn as straight lines between block centres: every sample lies between two centres
+    whose gains both allow for it, so none can pass the ceiling."""
     peaks = np.abs(audio)
     if peaks.size == 0 or peaks.max() <= ceiling:
         return audio
-    look = max(1, int(LIMIT_LOOKAHEAD_S * SAMPLE_RATE))
-    window = _sliding_max(np.concatenate([np.zeros(look), peaks]), 2 * look + 1)[: peaks.size]
-    gain = np.minimum(1.0, ceiling / np.maximum(window, 1e-12))
-    # Averaging over the same span keeps every peak at or under the ceiling: each gain value
-    # within `look` of a peak already allows for it.
-    kernel = np.ones(2 * look + 1) / (2 * look + 1)
-    smooth = np.convolve(np.pad(gain, look, mode="edge"), kernel, mode="valid")
-    return audio * smooth
+    block = max(1, int(LIMIT_LOOKAHEAD_S * SAMPLE_RATE))
+    n = peaks.size
+    loudest = np.concatenate([peaks, np.zeros((-n) % block)]).reshape(-1, block).max(axis=1)
+    near = np.maximum(loudest, np.maximum(np.r_[0.0, loudest[:-1]], np.r_[loudest[1:], 0.0]))
+    gain = np.minimum(1.0, ceiling / np.maximum(near, 1e-12))
+    centres = np.arange(gain.size) * block + (block - 1) / 2
+    return audio * np.interp(np.arange(n), centres, gain)
 
 
 def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str, label: str = "") -> np.ndarray:
