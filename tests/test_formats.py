@@ -162,3 +162,22 @@ def test_a_real_export_is_at_spoken_word_loudness_with_true_peaks_under_minus_on
     true_peak = float(re.search(r"Peak:\s+(-?[\d.]+) dBFS", summary).group(1))
     assert -17.0 <= integrated <= -15.0, integrated
     assert true_peak <= -1.0, true_peak
+
+
+@needs_espeak
+def test_real_clips_are_within_one_lu_of_each_other(tmp_path):
+    from player.library import open_session
+    from player.speech import clip_loudness, get_engine
+    from player.timeline import build_timeline
+    from player.wavfile import read_clip
+
+    engine = get_engine("pyttsx3")
+    try:
+        voiced = VoicedCache(ClipCache(tmp_path / "clips"), engine, VoiceSettings())
+        session = open_session("what-emotional-intimacy-is")
+        voiced.render_missing(build_timeline(session, TimingOptions(), 150).sentences())
+    finally:
+        engine.close()
+    levels = np.array([clip_loudness(read_clip(p).astype(float) / 32768) for p in (tmp_path / "clips").rglob("*.wav")])
+    assert levels.size > 20
+    assert np.all(np.abs(levels - np.median(levels)) <= 1.0), np.sort(levels - np.median(levels))

@@ -6,7 +6,9 @@ beside the default pyttsx3 one without touching the rest of the pipeline.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -18,13 +20,15 @@ from player.timeline import SAMPLE_RATE
 DEFAULT_RATE = 150  # words per minute: an unhurried guiding voice
 RATE_RANGE = (80, 300)
 SILENCE_FLOOR = 0.01  # of full scale (-40 dBFS): quieter frames count as silence when trimming
-# Speech level: RMS of the voiced part, of full scale. With the voice's spectrum this puts a
-# session at about -16 LUFS, the spoken-word norm; peaks are limited to PEAK_CEILING, under
-# which inter-sample (true) peaks stay below -1 dBTP.
-TARGET_RMS = 10 ** (-12.5 / 20)
-PEAK_CEILING = 10 ** (-2 / 20)
+# Speech level: every clip is brought to CLIP_LUFS (ITU-R BS.1770 loudness, as pyloudnorm
+# measures it) with its peaks limited to PEAK_CEILING, under which inter-sample (true) peaks
+# stay below -1 dBTP. Pauses between sentences and the quieter bells put a whole session at
+# about -16 LUFS, the spoken-word norm.
+CLIP_LUFS = -15.5
+TARGET_RMS = 10 ** (-12.5 / 20)  # about the voiced RMS that CLIP_LUFS gives (used for ambience)
+PEAK_CEILING = 10 ** (-1.5 / 20)
 LIMIT_LOOKAHEAD_S = 0.005
-CONDITIONING = 2  # bump when condition_clip changes, so cached clips are made again
+CONDITIONING = 3  # bump when condition_clip changes, so cached clips are made again
 FADE_S = 0.01
 
 
@@ -118,15 +122,40 @@ def condition_clip(samples: np.ndarray, volume: float = 1.0) -> np.ndarray:
         return np.zeros(0, dtype=np.int16)
     margin = int(0.02 * SAMPLE_RATE)
     audio = audio[max(0, loud[0] - margin) : loud[-1] + margin + 1]
-    voiced = audio[np.abs(audio) >= SILENCE_FLOOR]
-    audio *= TARGET_RMS / max(np.sqrt(np.mean(voiced**2)), 1e-9)
-    audio = limit_peaks(audio, PEAK_CEILING) * volume
+    loudness = clip_loudness(audio)
+    if np.isfinite(loudness):
+        # Level, limit, and level once more for what the limiter took off.
+        for _ in range(2):
+            audio = limit_peaks(audio * 10 ** ((CLIP_LUFS - loudness) / 20), PEAK_CEILING)
+            loudness = clip_loudness(audio)
+    else:  # too little signal to gate: fall back to the voiced RMS
+        voiced = audio[np.abs(audio) >= SILENCE_FLOOR]
+        audio = limit_peaks(audio * TARGET_RMS / max(np.sqrt(np.mean(voiced**2)), 1e-9), PEAK_CEILING)
+    audio = audio * volume
     fade = min(int(FADE_S * SAMPLE_RATE), audio.size // 2)
     if fade:
         ramp = np.linspace(0.0, 1.0, fade)
         audio[:fade] *= ramp
         audio[-fade:] *= ramp[::-1]
     return np.round(audio * 32767).astype(np.int16)
+
+
+@lru_cache(maxsize=1)
+def _meter():
+    import pyloudnorm
+
+    return pyloudnorm.Meter(SAMPLE_RATE)
+
+
+def clip_loudness(audio: np.ndarray) -> float:
+    """Integrated loudness (LUFS) of a clip; one shorter than the 0.4 s gating block is
+    measured repeated end to end."""
+    block = int(0.45 * SAMPLE_RATE)
+    if 0 < audio.size < block:
+        audio = np.tile(audio, -(-block // audio.size))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyloudnorm warns on clipping-free but short input
+        return float(_meter().integrated_loudness(audio))
 
 
 def limit_peaks(audio: np.ndarray, ceiling: float) -> np.ndarray:
