@@ -14,6 +14,7 @@ import numpy as np
 from player.errors import GuidedError
 from player.speech import TARGET_RMS
 from player.timeline import SAMPLE_RATE, Event, seconds_to_samples
+from player.wavfile import audio_segment_class
 
 UNDER_SPEECH_DB = 20.0
 DUCK_DB = 8.0
@@ -41,10 +42,8 @@ def _noise_loop() -> np.ndarray:
 
 
 def _file_loop(path: Path) -> np.ndarray:
-    from pydub import AudioSegment
-
     try:
-        segment = AudioSegment.from_file(str(path))
+        segment = audio_segment_class().from_file(str(path))
     except FileNotFoundError as exc:
         missing = "ffmpeg (sudo apt-get install ffmpeg)" if "ffmpeg" in str(exc) or "ffprobe" in str(exc) else None
         if missing:

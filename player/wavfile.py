@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import wave
 from pathlib import Path
 
@@ -60,9 +61,17 @@ def _looks_foreign(path: Path) -> bool:
     return not (head[:4] == b"RIFF" and head[8:12] == b"WAVE")
 
 
-def _convert(path: Path) -> np.ndarray:
-    from pydub import AudioSegment
+def audio_segment_class():
+    """pydub's AudioSegment, imported without the warnings pydub prints at import (a missing
+    ffmpeg is reported where it matters, as one clear line)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pydub import AudioSegment
+    return AudioSegment
 
+
+def _convert(path: Path) -> np.ndarray:
+    AudioSegment = audio_segment_class()
     try:
         segment = AudioSegment.from_file(str(path))
     except Exception as exc:
