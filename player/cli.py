@@ -19,11 +19,18 @@ from player.export import check_captions_target, check_target, export_session, w
 from player.history import History, HistoryUnavailable, calendar_lines, recording, resume_step, script_hash
 from player.importer import to_yaml
 from player.library import TEXT_SUFFIXES, bundled_paths, open_script, open_session, read_script
-from player.starter import starter
 from player.paths import cache_dir
 from player.script import load_session
 from player.speech import DEFAULT_RATE, ENGINES, RATE_RANGE, VoiceSettings, get_engine
-from player.timeline import PAUSE_SCALE_RANGE, SAMPLE_RATE, TimingOptions, build_timeline, check_name, find_start
+from player.starter import starter
+from player.timeline import (
+    PAUSE_SCALE_RANGE,
+    SAMPLE_RATE,
+    TimingOptions,
+    build_timeline,
+    check_name,
+    find_start,
+)
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -299,7 +306,8 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
       guided play closer-step-by-step --resume
       guided play arriving --ambience rain.ogg
     """
-    from player.playback import KEYS_HELP, open_mixer, play_timeline
+    from player.display import KEYS_HELP
+    from player.playback import open_mixer, play_timeline
 
     if start and resume:
         raise click.UsageError("give --from or --resume, not both")

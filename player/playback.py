@@ -20,17 +20,16 @@ import numpy as np
 from player.ambience import Ambience
 from player.audio import bell, event_chunks
 from player.cache import VoicedCache
+from player.display import Display
 from player.errors import AudioDeviceError
 from player.timeline import SAMPLE_RATE, Event, Timeline, seconds_to_samples
 
-BAR_WIDTH = 20
 PLAY_CHUNK_FRAMES = 2048  # about 93 ms: small enough for prompt captions and controls
 MIXER_BUFFER_FRAMES = 512
 POLL_S = 0.004
 ADD_TIME_S = 30.0
 WAIT_REMINDER_S = 120.0
 GO_ON = (" ", "\n", "\r", "n")
-KEYS_HELP = "space pause/resume · n next step · b back to the step's start · + 30 s more silence · q quit · ? keys"
 
 
 @contextlib.contextmanager
@@ -68,102 +67,6 @@ def open_mixer(session_id: str, driver: str | None = None):
             f"export instead: guided export {session_id} -o {session_id}.wav"
         ) from None
     return pygame.mixer
-
-
-class Display:
-    """What the listener sees: captions as lines are spoken, a countdown during silences."""
-
-    def __init__(self, timeline: Timeline, stream=None):
-        self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty()
-        self.timeline = timeline
-        self._countdown: Event | None = None
-        self._extra = 0  # samples added to the countdown with +
-        self._shown_remaining = None
-
-    def event_started(self, event: Event) -> None:
-        self._end_countdown()
-        if event.kind == "section":
-            self._line(f"\n── {event.text} ──")
-        elif event.kind == "say":
-            self._line(event.text)
-        elif event.kind == "silence" and event.purpose != "break":
-            if self.tty:
-                self._countdown = event
-                self._extra = 0
-                self._shown_remaining = None
-            else:
-                self._line(f"[{_silence_label(event)}: {_clock(event.duration_s)}{_roles(event)}]")
-
-    def tick(self, event: Event, played_in_event: int) -> None:
-        """Called as playback moves through an event, to refresh the countdown: a bar, the time
-        left in this silence, the step, and the time left in the session."""
-        if self._countdown is not event:
-            return
-        length = event.length + self._extra
-        remaining = max(0, round((length - played_in_event) / SAMPLE_RATE))
-        if remaining == self._shown_remaining:
-            return
-        self._shown_remaining = remaining
-        done = min(BAR_WIDTH, round(BAR_WIDTH * played_in_event / max(length, 1)))
-        bar = "█" * done + "░" * (BAR_WIDTH - done)
-        at = (event.start + played_in_event) / SAMPLE_RATE
-        to_go = max(0, self.timeline.length + self._extra - event.start - played_in_event) / SAMPLE_RATE
-        self.stream.write(
-            f"\r\x1b[2K  {_silence_label(event)}: {_clock(remaining)} left {bar}{_roles(event)}"
-            f" · step {event.step}/{self.timeline.step_count} · {_clock(at)} in, {_clock(to_go)} to go"
-        )
-        self.stream.flush()
-
-    def prompt_key(self) -> None:
-        self._end_countdown()
-        self._line("  (press space or enter to go on)")
-
-    def paused(self) -> None:
-        self._end_countdown()
-        self._line("  ‖ paused: press space to go on")
-
-    def resumed(self) -> None:
-        self._shown_remaining = None
-
-    def extended(self, event: Event, seconds: float) -> None:
-        """+ added time to the silence being counted down."""
-        if self._countdown is event:
-            self._extra += seconds_to_samples(seconds)
-        self._shown_remaining = None
-        if not self.tty:
-            self._line(f"[{_clock(seconds)} more]")
-
-    def keys_help(self) -> None:
-        self._end_countdown()
-        self._line(f"  keys: {KEYS_HELP}")
-
-    def finished(self) -> None:
-        self._end_countdown()
-
-    def _end_countdown(self) -> None:
-        if self._countdown is not None:
-            self.stream.write("\r\x1b[2K")
-            self._countdown = None
-
-    def _line(self, text: str) -> None:
-        self.stream.write(text + "\n")
-        self.stream.flush()
-
-
-def _silence_label(event: Event) -> str:
-    if event.purpose == "talk" and not event.speaker:
-        return "talk together"
-    return {"wait": "waiting"}.get(event.purpose, event.purpose)
-
-
-def _roles(event: Event) -> str:
-    return f" · {event.speaker} speaks, {event.listener} listens" if event.speaker else ""
-
-
-def _clock(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 class Keys:

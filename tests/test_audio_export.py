@@ -6,8 +6,8 @@ import wave
 
 import numpy as np
 import pytest
-
 from conftest import FakeEngine
+
 from player.audio import bell, timeline_chunks
 from player.cache import ClipCache, VoicedCache, render_timeline
 from player.errors import ExportError

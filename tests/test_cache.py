@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import FakeEngine
+
 from player.cache import ClipCache, VoicedCache, clip_key
 from player.speech import VoiceSettings
 

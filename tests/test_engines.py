@@ -6,8 +6,8 @@ import importlib.util
 
 import numpy as np
 import pytest
-
 from conftest import needs_espeak
+
 from player.cache import ClipCache, VoicedCache, plan
 from player.errors import SpeechError
 from player.script import load_session

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile
 import webvtt
-
 from conftest import FakeEngine, has_program, needs_espeak
+
 from player.cache import ClipCache, VoicedCache, render_timeline
 from player.export import chapters, export_session
 from player.script import load_session

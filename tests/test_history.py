@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import GUIDED, run_env
+
 from player.cli import cli
 from player.history import MIGRATIONS, History, HistoryUnavailable, calendar_lines, recording
 

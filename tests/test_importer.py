@@ -7,10 +7,10 @@ import time
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from player.cli import cli
 from player.errors import ScriptError
 from player.importer import import_script, parse_pause

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import pty
+import re
 import subprocess
 import termios
 import threading
 import time
 
 import numpy as np
-import pytest
-
 from conftest import GUIDED, needs_espeak, run_env
+
 from player.timeline import SAMPLE_RATE
 
 pytestmark = needs_espeak

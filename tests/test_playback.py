@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import io
-import os
 import signal
 import subprocess
-import sys
 import time
 import wave
 
 import numpy as np
 import pytest
-
 from conftest import GUIDED, FakeEngine, needs_espeak, run_env
+
 from player.cache import ClipCache, VoicedCache, render_timeline
+from player.display import Display
 from player.errors import AudioDeviceError
 from player.export import export_session
-from player.playback import Display, open_mixer, play_timeline
+from player.playback import open_mixer, play_timeline
 from player.script import load_session
 from player.speech import VoiceSettings
 from player.timeline import SAMPLE_RATE, TimingOptions

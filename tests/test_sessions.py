@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REFERENCE, needs_espeak
+
 from player.cache import ClipCache, VoicedCache, plan
 from player.library import bundled_paths
 from player.script import load_session

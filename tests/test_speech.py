@@ -8,8 +8,8 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import GUIDED, needs_espeak, run_env
+
 from player.errors import SpeechError
 from player.speech import VoiceSettings, check_clip, get_engine, make_clip
 from player.speech.pyttsx3_engine import Pyttsx3Engine
