@@ -77,6 +77,21 @@ def fake_engine(monkeypatch):
 
 
 @pytest.fixture
+def fake_session(tmp_path, write_script):
+    """Plan a script with the fake engine, its clips rendered: returns (timeline, voiced)."""
+    from player.cache import ClipCache, VoicedCache, render_timeline
+    from player.script import load_session
+    from player.timeline import TimingOptions
+
+    def prepare(text: str, **options):
+        voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
+        timeline, _ = render_timeline(load_session(write_script(text)), TimingOptions(**options), voiced)
+        return timeline, voiced
+
+    return prepare
+
+
+@pytest.fixture
 def write_script(tmp_path):
     """Write a YAML script (dedented) and return its path."""
 

@@ -7,17 +7,14 @@ import io
 import numpy as np
 import pytest
 import soundfile
-from conftest import FakeEngine
 
 from player.ambience import DUCK_DB, UNDER_SPEECH_DB, Ambience, AmbienceError, ambience_loop
-from player.cache import ClipCache, VoicedCache, render_timeline
 from player.display import Display
 from player.errors import GuidedError
 from player.export import export_session
 from player.playback import open_mixer, play_timeline
-from player.script import load_session
-from player.speech import TARGET_RMS, VoiceSettings
-from player.timeline import SAMPLE_RATE, TimingOptions
+from player.speech import TARGET_RMS
+from player.timeline import SAMPLE_RATE
 
 SCRIPT = """
 title: Bed
@@ -30,10 +27,8 @@ steps:
 
 
 @pytest.fixture
-def prepared(tmp_path, write_script):
-    voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
-    timeline, _ = render_timeline(load_session(write_script(SCRIPT)), TimingOptions(), voiced)
-    return timeline, voiced
+def prepared(fake_session):
+    return fake_session(SCRIPT)
 
 
 def db(x):

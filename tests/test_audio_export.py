@@ -6,15 +6,11 @@ import wave
 
 import numpy as np
 import pytest
-from conftest import FakeEngine
 
 from player.audio import bell, timeline_chunks
-from player.cache import ClipCache, VoicedCache, render_timeline
 from player.errors import ExportError
 from player.export import export_session
-from player.script import load_session
-from player.speech import VoiceSettings
-from player.timeline import SAMPLE_RATE, TimingOptions
+from player.timeline import SAMPLE_RATE
 
 SCRIPT = """
 title: Export test
@@ -35,10 +31,8 @@ steps:
 
 
 @pytest.fixture
-def prepared(tmp_path, write_script):
-    voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
-    timeline, _ = render_timeline(load_session(write_script(SCRIPT)), TimingOptions(), voiced)
-    return timeline, voiced
+def prepared(fake_session):
+    return fake_session(SCRIPT)
 
 
 def read_wav(path):
@@ -125,19 +119,6 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_old_file(prepared, tmp_pat
     assert str(info.value) == f"the disk is full: {target} was not written; free some space and try again"
     assert target.read_bytes() == b"the listener's earlier export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "out.wav", "session.yaml"]
-
-
-def test_an_interrupted_export_leaves_nothing(prepared, tmp_path, monkeypatch):
-    timeline, voiced = prepared
-
-    def interrupted(*args, **kwargs):
-        yield from []
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr("player.export.timeline_chunks", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        export_session(timeline, voiced, tmp_path / "out.wav")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "session.yaml"]
 
 
 @pytest.mark.parametrize(

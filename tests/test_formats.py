@@ -10,11 +10,10 @@ import numpy as np
 import pytest
 import soundfile
 import webvtt
-from conftest import FakeEngine, has_program, needs_espeak
+from conftest import has_program, needs_espeak
 
-from player.cache import ClipCache, VoicedCache, render_timeline
+from player.cache import ClipCache, VoicedCache
 from player.export import chapters, export_session
-from player.script import load_session
 from player.speech import VoiceSettings
 from player.timeline import SAMPLE_RATE, TimingOptions
 
@@ -41,11 +40,8 @@ steps:
 
 
 @pytest.fixture
-def prepared(tmp_path, write_script):
-    voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
-    options = TimingOptions(partner_a="Sam", partner_b="Alex")
-    timeline, _ = render_timeline(load_session(write_script(SCRIPT)), options, voiced)
-    return timeline, voiced
+def prepared(fake_session):
+    return fake_session(SCRIPT, partner_a="Sam", partner_b="Alex")
 
 
 def probe(path):
@@ -120,7 +116,8 @@ def test_captions_parse_and_line_up_with_the_audio(prepared, tmp_path, suffix):
     assert abs(seconds(silence.end) - (reflect.start_s + reflect.duration_s)) <= 0.001
 
 
-def test_a_failed_mp3_export_leaves_nothing(prepared, tmp_path, monkeypatch):
+@pytest.mark.parametrize("suffix", [".wav", ".mp3"])
+def test_an_interrupted_export_leaves_nothing(prepared, tmp_path, monkeypatch, suffix):
     timeline, voiced = prepared
 
     def interrupted(*args, **kwargs):
@@ -129,7 +126,7 @@ def test_a_failed_mp3_export_leaves_nothing(prepared, tmp_path, monkeypatch):
 
     monkeypatch.setattr("player.export.timeline_chunks", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        export_session(timeline, voiced, tmp_path / "out.mp3", captions=tmp_path / "out.vtt")
+        export_session(timeline, voiced, tmp_path / f"out{suffix}", captions=tmp_path / "out.vtt")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "session.yaml"]
 
 

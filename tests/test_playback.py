@@ -10,16 +10,13 @@ import wave
 
 import numpy as np
 import pytest
-from conftest import GUIDED, FakeEngine, needs_espeak, run_env
+from conftest import GUIDED, needs_espeak, run_env
 
-from player.cache import ClipCache, VoicedCache, render_timeline
 from player.display import Display
 from player.errors import AudioDeviceError
 from player.export import export_session
 from player.playback import open_mixer, play_timeline
-from player.script import load_session
-from player.speech import VoiceSettings
-from player.timeline import SAMPLE_RATE, TimingOptions
+from player.timeline import SAMPLE_RATE
 
 SCRIPT = """
 title: Playback test
@@ -42,10 +39,8 @@ def disk_audio(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def prepared(tmp_path, write_script):
-    voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
-    timeline, _ = render_timeline(load_session(write_script(SCRIPT)), TimingOptions(), voiced)
-    return timeline, voiced
+def prepared(fake_session):
+    return fake_session(SCRIPT)
 
 
 def sounding(samples):
