@@ -207,7 +207,7 @@ def show(ctx, session, as_json, strict, engine, voice, rate, volume, pause_scale
     kind = "estimated" if timeline.estimated else "exact"
     click.echo(f"{loaded.title} ({loaded.mode}, {_clock(timeline.duration_s)}, {kind})")
     for event in timeline.events:
-        when = f"{_clock(event.start_s)}  L{event.line:<4}"
+        when = f"{_clock(event.start_s):>5}  L{event.line:<4}"
         if event.kind == "section":
             click.echo(f"\n{when}  ── {event.text} ──")
         elif event.kind == "say":
