@@ -138,7 +138,7 @@ class VoicedCache:
         return samples
 
     def render_missing(
-        self, sentences: Iterable[str], progress: Callable[[int], None] = lambda n: None
+        self, sentences: Iterable[str], progress: Callable[[int], None] = lambda n: None, jobs: int = 1
     ) -> RenderReport:
         """Synthesize every sentence not yet cached (or damaged); count what was done.
         `progress(1)` is called for each clip synthesized.
@@ -150,6 +150,9 @@ class VoicedCache:
             key = self.key(sentence)
             if self.cache.frames(key) is None or self.cache.load(key) is None:
                 todo.append(sentence)
+        if jobs > 1 and len(todo) > 1 and getattr(self.engine, "parallel_safe", False):
+            self._render_in_parallel(todo, progress, jobs)
+            return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
         again: list[str] = []
         with ThreadPoolExecutor(max_workers=1) as finisher:
             finished = []
@@ -166,6 +169,16 @@ class VoicedCache:
             self.cache.store(self.key(sentence), make_clip(self.engine, sentence, self.settings, self.voice_id))
         return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
 
+    def _render_in_parallel(self, todo: list[str], progress: Callable[[int], None], jobs: int) -> None:
+        """Each worker process has its own engine and makes finished clips; stored here."""
+        from player.speech.workers import clips_in_parallel
+
+        for sentence, clip in clips_in_parallel(self.engine.name, self.settings, self.voice_id, todo, jobs):
+            if isinstance(clip, str):
+                raise SpeechError(clip)
+            self.cache.store(self.key(sentence), clip)
+            progress(1)
+
     def _finish(self, sentence: str, raw: np.ndarray) -> bool:
         """Check, level and store one synthesized clip; False if it is not fit to keep."""
         if check_clip(raw, sentence, self.settings.rate) is not None:
@@ -180,10 +193,11 @@ def render_timeline(
     voiced: VoicedCache,
     progress: Callable[[int], None] = lambda n: None,
     minutes: float | None = None,
+    jobs: int = 1,
 ) -> tuple[Timeline, RenderReport]:
     """Synthesize what the session needs, then plan it with the clips' exact lengths."""
     estimate = build_timeline(session, timing, voiced.settings.rate)
-    report = voiced.render_missing(estimate.sentences(), progress)
+    report = voiced.render_missing(estimate.sentences(), progress, jobs)
     return plan(session, timing, voiced, minutes), report
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
 from datetime import datetime
@@ -112,12 +113,12 @@ def _progress(total: int, label: str):
         yield bar.update
 
 
-def _prepare(voiced: VoicedCache, session, timing, minutes=None):
+def _prepare(voiced: VoicedCache, session, timing, minutes=None, jobs: int = 1):
     """Render missing clips (with a progress bar on a terminal) and return the exact timeline."""
     sentences = build_timeline(session, timing, voiced.settings.rate).sentences()
     missing = sum(1 for s in sentences if voiced.frames(s) is None)
     with _progress(missing, f"Preparing {session.id}") as progress:
-        return render_timeline(session, timing, voiced, progress, minutes)
+        return render_timeline(session, timing, voiced, progress, minutes, jobs)
 
 
 def _clock(seconds: float) -> str:
@@ -255,16 +256,19 @@ def validate(paths, strict):
 @cli.command()
 @click.argument("sessions", nargs=-1)
 @click.option("--all", "render_all", is_flag=True, help="Render every bundled session.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="the cores",
+              help="Worker processes for engines safe in parallel (piper, espeak-ng); pyttsx3 uses one.")
 @voice_options
 @timing_options
 @click.pass_context
-def render(ctx, sessions, render_all, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
+def render(ctx, sessions, render_all, jobs, engine, voice, rate, volume, pause_scale, partner_a, partner_b,
+           minutes):
     """Synthesize the clips sessions need into the cache, ahead of time.
 
     \b
     Examples:
       guided render arriving
-      guided render --all
+      guided render --all --engine piper --jobs 2
     """
     if render_all == bool(sessions):
         raise click.UsageError("name one or more sessions, or give --all")
@@ -273,7 +277,7 @@ def render(ctx, sessions, render_all, engine, voice, rate, volume, pause_scale, 
     voiced = _voiced(ctx, engine, voice, rate, volume)
     synthesized = cached = 0
     for session in loaded:
-        _, report = _prepare(voiced, session, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
+        _, report = _prepare(voiced, session, _timing(pause_scale, partner_a, partner_b, minutes), minutes, jobs)
         synthesized += report.synthesized
         cached += report.cached
     click.echo(f"{synthesized} clips synthesized, {cached} already cached.")

@@ -116,3 +116,23 @@ def test_the_engine_can_be_chosen_by_environment(monkeypatch):
     result = CliRunner().invoke(cli, ["voices", "--json"], env={"GUIDED_ENGINE": "espeak-ng"})
     assert result.exit_code == 0
     assert {"id": "gmw/en-us", "name": "English (America)", "languages": ["en-us"]} in json.loads(result.output)
+
+
+@needs_espeak
+def test_render_in_parallel_workers_for_engines_that_allow_it(tmp_path, write_script):
+    import subprocess
+
+    from conftest import GUIDED, run_env
+
+    lines = " ".join(f"Line number {i} of a session rendered in parallel." for i in range(12))
+    script = write_script(f"title: T\nsummary: S\nsteps:\n  - say: {lines}\n")
+    for engine in ("espeak-ng", "pyttsx3"):  # pyttsx3 stays in one worker, whatever --jobs says
+        result = subprocess.run(GUIDED + ["render", str(script), "--engine", engine, "--jobs", "2"],
+                                capture_output=True, text=True, env=run_env(tmp_path / engine), timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "12 clips synthesized, 0 already cached.\n"
+        clips = list((tmp_path / engine / "cache").rglob("*.wav"))
+        assert len(clips) == 12
+        from player.wavfile import read_clip
+
+        assert all(np.abs(read_clip(p)).max() > 10000 for p in clips)

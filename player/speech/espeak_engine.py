@@ -21,6 +21,7 @@ TIMEOUT_S = 30.0
 
 class EspeakNgEngine:
     name = "espeak-ng"
+    parallel_safe = True  # each process has its own engine; clips are checked all the same
 
     def __init__(self):
         self.program = shutil.which("espeak-ng")

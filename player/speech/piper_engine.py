@@ -34,12 +34,14 @@ def rate_to_length_scale(rate: int) -> float:
 
 class PiperEngine:
     name = "piper"
+    parallel_safe = True  # each process has its own engine; clips are checked all the same
 
     def __init__(self):
         try:
             self._piper = importlib.import_module("piper")
         except ImportError:
             raise SpeechError("Piper is not installed: run pip install 'guided-player[natural]'") from None
+        self.threads: int | None = None  # onnxruntime threads per model; None: its default (all cores)
         self._loaded: dict[str, object] = {}
         self._hashes: dict[str, str] = {}
 
@@ -96,7 +98,7 @@ class PiperEngine:
             raise SpeechError("nothing to say: the text is empty")
         model = self._loaded.get(voice)
         if model is None:  # once per engine, not per clip
-            model = self._loaded[voice] = self._piper.PiperVoice.load(str(self._model_path(voice)))
+            model = self._loaded[voice] = self._load(self._model_path(voice))
         config = self._piper.SynthesisConfig(length_scale=rate_to_length_scale(rate), volume=volume)
         chunks = list(model.synthesize(text, config))
         if not chunks:
@@ -104,6 +106,22 @@ class PiperEngine:
         if chunks[0].sample_rate != 22050:
             raise SpeechError(f"the Piper voice {voice} speaks at {chunks[0].sample_rate} Hz; use a 22050 Hz voice")
         return np.concatenate([np.frombuffer(c.audio_int16_bytes, dtype=np.int16) for c in chunks])
+
+    def _load(self, model: Path):
+        if self.threads is None:
+            return self._piper.PiperVoice.load(str(model))
+        # Several worker processes share the cores: each model gets a set number of threads.
+        import json
+
+        import onnxruntime
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text(encoding="utf-8")))
+        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        return self._piper.PiperVoice(session=session, config=config)
 
     def close(self) -> None:
         self._loaded.clear()

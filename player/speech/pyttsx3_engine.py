@@ -10,7 +10,6 @@ Its stdout goes to /dev/null, so pyttsx3's "Audio saved to …" never reaches ou
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import platform
 import shutil
@@ -18,7 +17,6 @@ import signal
 import sys
 import tempfile
 import time
-import types
 from importlib import metadata
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import numpy as np
 
 from player.errors import SpeechError
 from player.speech import Voice, VoiceSettings, resolve_voice_in
+from player.speech.workers import SPAWN, spawning
 from player.wavfile import ClipFileError, read_clip
 
 SENTENCE_TIMEOUT_S = 30.0
@@ -40,6 +39,7 @@ class Pyttsx3Engine:
     """pyttsx3 in a supervised worker process."""
 
     name = "pyttsx3"
+    parallel_safe = False  # several pyttsx3 processes at once have made empty or mispaced clips
 
     def __init__(self, timeout: float = SENTENCE_TIMEOUT_S, info_dir: Path | None = None):
         self.timeout = timeout
@@ -151,19 +151,12 @@ class Pyttsx3Engine:
             pass  # only a shortcut: without it, the engine is asked again next time
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        self._process = context.Process(
+        parent, child = SPAWN.Pipe()
+        self._process = SPAWN.Process(
             target=_worker_main, args=(child, self._settings), daemon=True, name="guided-tts"
         )
-        # spawn re-runs the parent's __main__ in the child unless told otherwise; the worker needs
-        # only this module, so hide __main__ while it starts (works for scripts, stdin and -m alike).
-        main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
-        try:
+        with spawning():
             self._process.start()
-        finally:
-            sys.modules["__main__"] = main
         child.close()
         self._conn = parent
 
