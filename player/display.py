@@ -60,6 +60,11 @@ class Display:
         self._end_countdown()
         self._line("  (press space or enter to go on)")
 
+    def preparing(self) -> None:
+        """Playback is waiting for speech still being made."""
+        self._end_countdown()
+        self._line("  (preparing…)")
+
     def paused(self) -> None:
         self._end_countdown()
         self._line("  ‖ paused: press space to go on")

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from player.audio import bell, event_chunks
 from player.cache import VoicedCache
 from player.display import Display
 from player.errors import AudioDeviceError
-from player.timeline import SAMPLE_RATE, Event, Timeline, seconds_to_samples
+from player.timeline import SAMPLE_RATE, Event, Timeline, passage_length, seconds_to_samples
 
 PLAY_CHUNK_FRAMES = 2048  # about 93 ms: small enough for prompt captions and controls
 MIXER_BUFFER_FRAMES = 512
@@ -148,13 +149,15 @@ def first_event_of_step(events: tuple[Event, ...], step: int) -> int:
 class _Player:
     """Streams a timeline to one mixer channel and follows the listener's keys."""
 
-    def __init__(self, timeline, voiced, mixer, display, keys, on_step, ambience=None):
+    def __init__(self, timeline, voiced, mixer, display, keys, on_step, ambience=None, prepared=None):
         self.timeline, self.voiced, self.mixer, self.ambience = timeline, voiced, mixer, ambience
         self.display, self.keys, self.on_step = display, keys, on_step
         self.channel = mixer.Channel(0)
         self.listened = 0  # samples heard, pauses excluded
         self.step = 0
         self.extra = 0  # samples of silence added with +, still to play
+        self.marks: list = []
+        self.prepared = prepared  # prepared(sentences) raises if they could not be made
 
     def play(self, start_step: int) -> int | None:
         events = self.timeline.events
@@ -211,16 +214,33 @@ class _Player:
             self.display.keys_help()
         return key if key in wanted else None
 
-    def _blocks(self, events: list[Event]) -> Iterator[tuple[int | None, np.ndarray]]:
-        """The events' samples as (timeline position, block) in blocks of PLAY_CHUNK_FRAMES
-        (the last may be shorter), cut across event boundaries: a tiny block at the end of
-        an event would leave the mixer's queue too little time to be refilled. Silence added
-        with + comes first, as blocks with no position."""
+    def _exact(self, event: Event) -> Event:
+        """The event with its true length: a spoken passage planned while its clips were still
+        being made is measured once they exist (waiting, with a word on screen, if need be)."""
+        if event.kind != "say":
+            return event
+        lengths = [self.voiced.frames(s) for s in event.sentences]
+        if None in lengths:
+            self.display.preparing()
+            while None in lengths:
+                if self.prepared is not None:
+                    self.prepared(event.sentences)  # raises if making them failed
+                time.sleep(0.02)
+                lengths = [self.voiced.frames(s) for s in event.sentences]
+        return replace(event, length=passage_length(lengths))
+
+    def _blocks(self, events: list[Event]) -> Iterator[tuple[int, np.ndarray]]:
+        """The events' samples as (stream position, block) in blocks of PLAY_CHUNK_FRAMES (the
+        last may be shorter), cut across event boundaries: a tiny block at the end of an event
+        would leave the mixer's queue too little time to be refilled. Where each event begins
+        in the stream is noted in self.marks; silence added with + shifts what follows."""
         size = PLAY_CHUNK_FRAMES
-        position = events[0].start if events else 0
+        position = 0
         pending: list[np.ndarray] = []
         held = 0
         for event in events:
+            event = self._exact(event)
+            self.marks.append([position + held, event])
             for offset, samples in event_chunks(event, self.voiced, size, self.ambience):
                 pending.append(samples)
                 held += samples.size
@@ -229,7 +249,11 @@ class _Player:
                         added = min(size, self.extra)
                         self.extra -= added
                         quiet = np.zeros(added, dtype=np.int16)
-                        yield None, self.ambience.mix(event, offset, quiet) if self.ambience else quiet
+                        for mark in self.marks:
+                            if mark[0] >= position:
+                                mark[0] += added
+                        yield position, self.ambience.mix(event, offset, quiet) if self.ambience else quiet
+                        position += added
                     joined = np.concatenate(pending)
                     yield position, joined[:size]
                     position += size
@@ -240,27 +264,22 @@ class _Player:
     def _play_events(self, events: list[Event]) -> tuple[str | None, Event | None]:
         """Stream the events gaplessly: one block playing, the next queued. Returns (None, None)
         when all were played, or (key, the event sounding) when n, b or q cut them short."""
-        to_announce = list(events)
-        current: list[Event] = []
+        self.marks = []  # [stream position, event] for each event begun, in order
+        current: list = []  # the mark of the event sounding now
         channel = self.channel
 
-        offset = [0, 0]  # into the current event: timeline samples, and samples added with +
-
-        def started(position: int | None, size: int) -> None:
+        def started(position: int, size: int) -> None:
             # The block at `position` has begun: show every event that starts within it.
             self.listened += size
-            while position is not None and to_announce and to_announce[0].start < position + size:
-                current[:] = [to_announce.pop(0)]
-                offset[1] = 0
-                self._begin_step(current[0])
-                self.display.event_started(current[0])
-            if not current:
-                return
-            if position is None:
-                offset[1] += size
-            else:
-                offset[0] = position - current[0].start
-            self.display.tick(current[0], offset[0] + offset[1])
+            while self.marks and self.marks[0][0] < position + size:
+                current[:] = self.marks.pop(0)
+                self._begin_step(current[1])
+                self.display.event_started(current[1])
+            if current:
+                self.display.tick(current[1], position - current[0])
+
+        def sounding() -> Event | None:
+            return current[1] if current else None
 
         def wait(condition) -> str | None:
             """Wait for `condition`, acting on keys meanwhile; a key that ends the run is returned."""
@@ -275,8 +294,8 @@ class _Player:
                         time.sleep(POLL_S)
                     channel.unpause()
                     self.display.resumed()
-                elif key == "+":
-                    self._add_time(current[0] if current else None, queued_position)
+                elif key == "+" and current and queued:
+                    self._add_time(current, queued[0])
                 if key in ("n", "b", "q"):
                     # Stopping a channel starts its queued block (pygame's end-of-sound
                     # callback); the second stop silences that one too.
@@ -287,8 +306,7 @@ class _Player:
                 time.sleep(POLL_S)
             return None
 
-        queued: tuple[int | None, int] | None = None  # the block in the channel's queue slot
-        queued_position = None
+        queued: tuple[int, int] | None = None  # (position, size) of the block in the queue slot
         for position, samples in self._blocks(events):
             sound = self.mixer.Sound(buffer=samples.tobytes())
             if not channel.get_busy():  # the start, or after an underrun
@@ -299,28 +317,26 @@ class _Player:
                 queued = None
                 continue
             if key := wait(lambda: channel.get_queue() is None):
-                return key, current[0] if current else None
+                return key, sounding()
             if queued:
                 started(*queued)
             channel.queue(sound)
             queued = (position, samples.size)
-            queued_position = position
         if queued:
             if key := wait(lambda: channel.get_queue() is None):
-                return key, current[0] if current else None
+                return key, sounding()
             started(*queued)
         if key := wait(lambda: not channel.get_busy()):
-            return key, current[0] if current else None
-        for event in to_announce:  # zero-length events at the very end
+            return key, sounding()
+        for _, event in self.marks:  # zero-length events at the very end
             self._begin_step(event)
             self.display.event_started(event)
         return None, None
 
-    def _add_time(self, event: Event | None, queued_position: int | None) -> None:
+    def _add_time(self, mark: list, queued_position: int) -> None:
         """+ during a timed silence: 30 s more of it, added after the block already queued."""
-        if event is None or event.kind != "silence" or queued_position is None:
-            return
-        if event.end - queued_position <= 2 * PLAY_CHUNK_FRAMES:
-            return  # its end is already on its way to the speakers
+        start, event = mark
+        if event.kind != "silence" or start + event.length - queued_position <= 2 * PLAY_CHUNK_FRAMES:
+            return  # not a silence, or its end is already on its way to the speakers
         self.extra += seconds_to_samples(ADD_TIME_S)
         self.display.extended(event, ADD_TIME_S)

@@ -270,6 +270,12 @@ def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict
         yield _silence("wait", step.seconds * scale)
 
 
+def passage_length(sentence_lengths: list[int]) -> int:
+    """A spoken passage's samples: its sentences, a breath between each, and the tail after."""
+    gaps = seconds_to_samples(SENTENCE_GAP_S) * (len(sentence_lengths) - 1)
+    return sum(sentence_lengths) + gaps + seconds_to_samples(PASSAGE_TAIL_S)
+
+
 def _silence(purpose: str, seconds: float, cues: tuple[int, ...] = ()) -> dict:
     return {"kind": "silence", "purpose": purpose, "length": seconds_to_samples(seconds), "cues": cues}
 
@@ -286,9 +292,7 @@ def _spoken(text: str, roles: dict[str, str], scale: float, sentence_length) -> 
         passage = fill_names(text[position : match.start() if match else len(text)].strip(), roles)
         if passage:
             sentences = tuple(split_sentences(passage))
-            length = sum(sentence_length(s) for s in sentences)
-            length += seconds_to_samples(SENTENCE_GAP_S) * (len(sentences) - 1)
-            length += seconds_to_samples(PASSAGE_TAIL_S)
+            length = passage_length([sentence_length(s) for s in sentences])
             yield {"kind": "say", "text": passage, "sentences": sentences, "length": length}
         if match:
             yield _silence("break", float(match.group(1)) * scale)
