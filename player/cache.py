@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ import numpy as np
 from player.errors import GuidedError, SpeechError
 from player.script import Session
 from player.speech import CONDITIONING, Engine, VoiceSettings, check_clip, condition_clip, make_clip
-from player.timeline import Timeline, TimingOptions, build_timeline, fit_pause_scale
+from player.timeline import Timeline, TimingOptions, build_timeline, first_event_of_step, fit_pause_scale
 from player.wavfile import ClipFileError, clip_frames, read_clip, write_clip
 
 
@@ -120,6 +121,7 @@ class VoicedCache:
         self.engine = engine
         self.settings = settings
         self.identity = {**engine.cache_identity(settings), "conditioning": CONDITIONING}
+        self._speaking = threading.Lock()  # one thread at a time uses the engine
         self.voice_id = self.identity["voice"]
 
     def key(self, sentence: str) -> str:
@@ -133,7 +135,8 @@ class VoicedCache:
         key = self.key(sentence)
         samples = self.cache.load(key)
         if samples is None:
-            samples = make_clip(self.engine, sentence, self.settings, self.voice_id)
+            with self._speaking:
+                samples = make_clip(self.engine, sentence, self.settings, self.voice_id)
             self.cache.store(key, samples)
         return samples
 
@@ -153,6 +156,11 @@ class VoicedCache:
         if jobs > 1 and len(todo) > 1 and getattr(self.engine, "parallel_safe", False):
             self._render_in_parallel(todo, progress, jobs)
             return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
+        with self._speaking:
+            self._render_here(todo, progress)
+        return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
+
+    def _render_here(self, todo: list[str], progress: Callable[[int], None]) -> None:
         again: list[str] = []
         with ThreadPoolExecutor(max_workers=1) as finisher:
             finished = []
@@ -167,7 +175,6 @@ class VoicedCache:
             again += [sentence for sentence, done in finished if not done.result()]
         for sentence in again:
             self.cache.store(self.key(sentence), make_clip(self.engine, sentence, self.settings, self.voice_id))
-        return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
 
     def _render_in_parallel(self, todo: list[str], progress: Callable[[int], None], jobs: int) -> None:
         """Each worker process has its own engine and makes finished clips; stored here."""
@@ -185,6 +192,51 @@ class VoicedCache:
             return False
         self.cache.store(self.key(sentence), condition_clip(raw, self.settings.volume))
         return True
+
+
+class AheadOfTheListener:
+    """Makes a session's clips in a background thread, in playing order, while it plays."""
+
+    def __init__(self, voiced: VoicedCache, sentences: list[str]):
+        self.voiced = voiced
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(sentences,), daemon=True, name="guided-ahead")
+
+    def start(self) -> AheadOfTheListener:
+        self._thread.start()
+        return self
+
+    def _run(self, sentences: list[str]) -> None:
+        try:
+            for sentence in sentences:
+                if self._stop.is_set():
+                    return
+                self.voiced.render_missing([sentence])
+        except BaseException as exc:  # handed to the player, which reports it
+            self.error = exc
+
+    def check(self, sentences) -> None:
+        """Raise what stopped the clips from being made, if anything did."""
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def start_ahead(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) -> AheadOfTheListener:
+    """Make the first spoken passage's clips now, so sound can start at once, and the rest in
+    the background in playing order (from `start_step`, then what comes before it)."""
+    events = timeline.events
+    first = first_event_of_step(events, start_step)
+    ordered = events[first:] + events[:first]
+    opening = next((e for e in ordered if e.kind == "say"), None)
+    if opening is not None:
+        voiced.render_missing(list(opening.sentences))
+    sentences = list(dict.fromkeys(s for e in ordered for s in e.sentences))
+    return AheadOfTheListener(voiced, sentences).start()
 
 
 def render_timeline(

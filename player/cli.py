@@ -14,7 +14,7 @@ import click
 
 from player import __version__
 from player.ambience import Ambience, ambience_loop
-from player.cache import ClipCache, VoicedCache, plan, render_timeline
+from player.cache import ClipCache, VoicedCache, plan, render_timeline, start_ahead
 from player.errors import GuidedError, ScriptError
 from player.export import check_captions_target, check_target, export_session, write_playlist, write_text
 from player.history import History, HistoryUnavailable, calendar_lines, recording, resume_step, script_hash
@@ -318,7 +318,11 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
     loaded = open_session(session)
     bed = ambience_loop(ambience) if ambience else None
     voiced = _voiced(ctx, engine, voice, rate, volume)
-    timeline, _ = _prepare(voiced, loaded, _timing(pause_scale, partner_a, partner_b, minutes), minutes)
+    timing = _timing(pause_scale, partner_a, partner_b, minutes)
+    if minutes is not None:  # fitting the length needs every clip's true length first
+        timeline, _ = _prepare(voiced, loaded, timing, minutes)
+    else:  # the rest is made while it plays
+        timeline = plan(loaded, timing, voiced)
     start_step = 1
     if start:
         try:
@@ -333,15 +337,20 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
         start_step = resume_step(history, loaded.id, hash_, timeline.step_count, warn)
     interactive = sys.stdin.isatty()
     controls = KEYS_HELP if interactive else "Ctrl-C stops"
-    click.echo(f"{loaded.title} · {_clock(timeline.duration_s)} · {controls}")
+    about = "about " if timeline.estimated else ""
+    click.echo(f"{loaded.title} · {about}{_clock(timeline.duration_s)} · {controls}")
     if start_step > 1:
         click.echo(f"Starting at step {start_step} of {timeline.step_count}.")
     names = (partner_a, partner_b) if remember_names and loaded.mode == "couple" else None
-    with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
-        stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive, start_step=start_step,
-                                   on_step=record.progress,
-                                   ambience=Ambience(bed, timeline.length) if bed is not None else None)
-        record.completed = stopped_at is None
+    ahead = start_ahead(voiced, timeline, start_step)
+    try:
+        with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
+            stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive, start_step=start_step,
+                                       on_step=record.progress, prepared=ahead.check,
+                                       ambience=Ambience(bed, timeline.length) if bed is not None else None)
+            record.completed = stopped_at is None
+    finally:
+        ahead.stop()
     if stopped_at is None:
         click.echo("\nThe session has ended.")
     else:

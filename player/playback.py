@@ -23,7 +23,14 @@ from player.audio import bell, event_chunks
 from player.cache import VoicedCache
 from player.display import Display
 from player.errors import AudioDeviceError
-from player.timeline import SAMPLE_RATE, Event, Timeline, passage_length, seconds_to_samples
+from player.timeline import (
+    SAMPLE_RATE,
+    Event,
+    Timeline,
+    first_event_of_step,
+    passage_length,
+    seconds_to_samples,
+)
 
 PLAY_CHUNK_FRAMES = 2048  # about 93 ms: small enough for prompt captions and controls
 MIXER_BUFFER_FRAMES = 512
@@ -113,10 +120,13 @@ def play_timeline(
     start_step: int = 1,
     on_step: Callable[[int, float], None] = lambda step, listened_s: None,
     ambience: Ambience | None = None,
+    prepared: Callable[[tuple[str, ...]], None] | None = None,
 ) -> int | None:
     """Play the events from `start_step` on through `mixer` (from open_mixer; closed when done);
     return None at the end, or the step where the listener quit. `on_step(step, seconds listened)` is called as each step begins, and once
-    more as playback ends, however it ends.
+    more as playback ends, however it ends. Clips may still be in the making (see
+    AheadOfTheListener): a passage waits for its clips, and `prepared(sentences)` raises if
+    they could not be made.
 
     `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
     for a key instead of their fallback silence. SIGTERM stops playback like Ctrl-C."""
@@ -127,7 +137,7 @@ def play_timeline(
     player = None
     try:
         with Keys(interactive) as keys:
-            player = _Player(timeline, voiced, mixer, display, keys, on_step, ambience)
+            player = _Player(timeline, voiced, mixer, display, keys, on_step, ambience, prepared)
             return player.play(start_step)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -140,10 +150,6 @@ def play_timeline(
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def first_event_of_step(events: tuple[Event, ...], step: int) -> int:
-    return next((i for i, e in enumerate(events) if e.step >= step), len(events))
 
 
 class _Player:

@@ -270,6 +270,11 @@ def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict
         yield _silence("wait", step.seconds * scale)
 
 
+def first_event_of_step(events: tuple[Event, ...], step: int) -> int:
+    """The index of the first event of `step` (or of the next step there is)."""
+    return next((i for i, e in enumerate(events) if e.step >= step), len(events))
+
+
 def passage_length(sentence_lengths: list[int]) -> int:
     """A spoken passage's samples: its sentences, a breath between each, and the tail after."""
     gaps = seconds_to_samples(SENTENCE_GAP_S) * (len(sentence_lengths) - 1)

