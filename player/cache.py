@@ -148,33 +148,37 @@ class VoicedCache:
 
         The engine speaks the next sentence while a second thread checks, levels and stores
         the last one; a clip that fails its check is made again with make_clip's own retry."""
+        unique = list(dict.fromkeys(sentences))
         todo = []
-        for sentence in dict.fromkeys(sentences):
+        for sentence in unique:
             key = self.key(sentence)
             if self.cache.frames(key) is None or self.cache.load(key) is None:
                 todo.append(sentence)
         if jobs > 1 and len(todo) > 1 and getattr(self.engine, "parallel_safe", False):
             self._render_in_parallel(todo, progress, jobs)
-            return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
-        with self._speaking:
-            self._render_here(todo, progress)
-        return RenderReport(len(todo), len(list(dict.fromkeys(sentences))) - len(todo))
+        else:
+            with self._speaking:
+                self._render_here(todo, progress)
+        return RenderReport(len(todo), len(unique) - len(todo))
 
     def _render_here(self, todo: list[str], progress: Callable[[int], None]) -> None:
-        again: list[str] = []
+        unspoken: list[str] = []  # the engine failed: not yet counted
+        unfit: list[str] = []  # spoken, but the clip failed its check: counted already
         with ThreadPoolExecutor(max_workers=1) as finisher:
             finished = []
             for sentence in todo:
                 try:
                     raw = self.engine.synthesize(sentence, self.voice_id, self.settings.rate, 1.0)
                 except SpeechError:
-                    again.append(sentence)
+                    unspoken.append(sentence)
                     continue
                 finished.append((sentence, finisher.submit(self._finish, sentence, raw)))
                 progress(1)
-            again += [sentence for sentence, done in finished if not done.result()]
-        for sentence in again:
+            unfit += [sentence for sentence, done in finished if not done.result()]
+        for sentence in unspoken + unfit:
             self.cache.store(self.key(sentence), make_clip(self.engine, sentence, self.settings, self.voice_id))
+            if sentence in unspoken:
+                progress(1)
 
     def _render_in_parallel(self, todo: list[str], progress: Callable[[int], None], jobs: int) -> None:
         """Each worker process has its own engine and makes finished clips; stored here."""
@@ -213,13 +217,16 @@ class AheadOfTheListener:
                 if self._stop.is_set():
                     return
                 self.voiced.render_missing([sentence])
-        except BaseException as exc:  # handed to the player, which reports it
+        except GuidedError as exc:  # handed to the player, which reports it
             self.error = exc
+        except Exception as exc:
+            self.error = SpeechError(f"speech could not be made: {type(exc).__name__}: {exc}")
 
-    def check(self, sentences) -> None:
-        """Raise what stopped the clips from being made, if anything did."""
+    def working(self) -> bool:
+        """True while clips are still being made; raises what stopped them, if anything did."""
         if self.error is not None:
             raise self.error
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()

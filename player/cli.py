@@ -15,6 +15,7 @@ import click
 from player import __version__
 from player.ambience import Ambience, ambience_loop
 from player.cache import ClipCache, VoicedCache, plan, render_timeline, start_ahead
+from player.display import clock
 from player.errors import GuidedError, ScriptError
 from player.export import check_captions_target, check_target, export_session, write_playlist, write_text
 from player.history import History, HistoryUnavailable, calendar_lines, recording, resume_step, script_hash
@@ -121,11 +122,6 @@ def _prepare(voiced: VoicedCache, session, timing, minutes=None, jobs: int = 1):
         return render_timeline(session, timing, voiced, progress, minutes, jobs)
 
 
-def _clock(seconds: float) -> str:
-    seconds = round(seconds)
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
 @click.group(cls=GuidedGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="guided")
 @click.option("--cache-dir", "cache_dir_option", type=click.Path(file_okay=False, path_type=Path),
@@ -206,9 +202,9 @@ def show(ctx, session, as_json, strict, engine, voice, rate, volume, pause_scale
         click.echo(json.dumps(timeline.to_json(), indent=2, ensure_ascii=False))
         return
     kind = "estimated" if timeline.estimated else "exact"
-    click.echo(f"{loaded.title} ({loaded.mode}, {_clock(timeline.duration_s)}, {kind})")
+    click.echo(f"{loaded.title} ({loaded.mode}, {clock(timeline.duration_s)}, {kind})")
     for event in timeline.events:
-        when = f"{_clock(event.start_s):>5}  L{event.line:<4}"
+        when = f"{clock(event.start_s):>5}  L{event.line:<4}"
         if event.kind == "section":
             click.echo(f"\n{when}  ── {event.text} ──")
         elif event.kind == "say":
@@ -216,7 +212,7 @@ def show(ctx, session, as_json, strict, engine, voice, rate, volume, pause_scale
         elif event.kind == "bell":
             click.echo(f"{when}  bell     {event.bell}")
         else:
-            cues = f" (soft cue at {_clock(event.cues[0] / SAMPLE_RATE)})" if event.cues else ""
+            cues = f" (soft cue at {clock(event.cues[0] / SAMPLE_RATE)})" if event.cues else ""
             click.echo(f"{when}  silence  {event.purpose} {event.duration_s:.1f}s{cues}")
     if script.notes:
         click.echo("\nNot spoken (stage directions):")
@@ -338,7 +334,7 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
     interactive = sys.stdin.isatty()
     controls = KEYS_HELP if interactive else "Ctrl-C stops"
     about = "about " if timeline.estimated else ""
-    click.echo(f"{loaded.title} · {about}{_clock(timeline.duration_s)} · {controls}")
+    click.echo(f"{loaded.title} · {about}{clock(timeline.duration_s)} · {controls}")
     if start_step > 1:
         click.echo(f"Starting at step {start_step} of {timeline.step_count}.")
     names = (partner_a, partner_b) if remember_names and loaded.mode == "couple" else None
@@ -346,11 +342,13 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
     try:
         with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
             stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive, start_step=start_step,
-                                       on_step=record.progress, prepared=ahead.check,
+                                       on_step=record.progress, prepared=ahead.working,
                                        ambience=Ambience(bed, timeline.length) if bed is not None else None)
             record.completed = stopped_at is None
     finally:
         ahead.stop()
+        if history is not None:
+            history.close()
     if stopped_at is None:
         click.echo("\nThe session has ended.")
     else:
@@ -402,7 +400,7 @@ def history(as_json, limit):
         click.echo("No plays yet. Start with: guided play arriving")
     for p in plays:
         when = datetime.fromisoformat(p.started_at).astimezone().strftime("%Y-%m-%d %H:%M")
-        click.echo(f"{when}  {p.status:<9}  {_clock(p.seconds_listened):>6}  "
+        click.echo(f"{when}  {p.status:<9}  {clock(p.seconds_listened):>6}  "
                    f"step {p.last_step}/{p.total_steps}  {p.title}")
     click.echo(f"\nSessions completed: {summary['completed']} · minutes this week: "
                f"{summary['minutes_this_week']:g} · current streak: {summary['streak_days']} "
@@ -452,8 +450,9 @@ def export(ctx, session, output, export_all, format_, captions, ambience, engine
     for path in bundled_paths():
         target = output / f"{path.stem}.{format_}"
         caption_file = output / f"{path.stem}.{captions}" if captions else None
-        result = _export_one(voiced, load_session(path), timing, minutes, target, caption_file, bed)
-        entries.append((result.path, load_session(path).title, result.duration_s))
+        loaded = load_session(path)
+        result = _export_one(voiced, loaded, timing, minutes, target, caption_file, bed)
+        entries.append((result.path, loaded.title, result.duration_s))
     click.echo(f"Wrote {write_playlist(output, entries)} ({len(entries)} sessions)")
 
 
@@ -465,7 +464,7 @@ def _export_one(voiced, loaded, timing, minutes, output: Path, captions: Path | 
     ambience = Ambience(bed, timeline.length) if bed is not None else None
     with _progress(timeline.length, f"Exporting {loaded.id}") as progress:
         result = export_session(timeline, voiced, output, progress, captions, ambience)
-    click.echo(f"Wrote {result.path} ({_clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)"
+    click.echo(f"Wrote {result.path} ({clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)"
                + (f" and {captions}" if captions else ""))
     return result
 

@@ -34,7 +34,7 @@ class Display:
                 self._extra = 0
                 self._shown_remaining = None
             else:
-                self._line(f"[{_silence_label(event)}: {_clock(event.duration_s)}{_roles(event)}]")
+                self._line(f"[{_silence_label(event)}: {clock(event.duration_s)}{_roles(event)}]")
 
     def tick(self, event: Event, played_in_event: int) -> None:
         """Called as playback moves through an event, to refresh the countdown: a bar, the time
@@ -51,8 +51,8 @@ class Display:
         at = (event.start + played_in_event) / SAMPLE_RATE
         to_go = max(0, self.timeline.length + self._extra - event.start - played_in_event) / SAMPLE_RATE
         self.stream.write(
-            f"\r\x1b[2K  {_silence_label(event)}: {_clock(remaining)} left {bar}{_roles(event)}"
-            f" · step {event.step}/{self.timeline.step_count} · {_clock(at)} in, {_clock(to_go)} to go"
+            f"\r\x1b[2K  {_silence_label(event)}: {clock(remaining)} left {bar}{_roles(event)}"
+            f" · step {event.step}/{self.timeline.step_count} · {clock(at)} in, {clock(to_go)} to go"
         )
         self.stream.flush()
 
@@ -78,7 +78,7 @@ class Display:
             self._extra += seconds_to_samples(seconds)
         self._shown_remaining = None
         if not self.tty:
-            self._line(f"[{_clock(seconds)} more]")
+            self._line(f"[{clock(seconds)} more]")
 
     def keys_help(self) -> None:
         self._end_countdown()
@@ -107,6 +107,7 @@ def _roles(event: Event) -> str:
     return f" · {event.speaker} speaks, {event.listener} listens" if event.speaker else ""
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """m:ss, e.g. 12:05."""
     seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"

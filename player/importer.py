@@ -49,7 +49,7 @@ _FIXED_PAUSES = {"pause": DEFAULT_PAUSE_S, "long pause": LONG_PAUSE_S, "short pa
 _TIMESTAMP = re.compile(r"(\d{1,2}):(\d{2})\s*[–—-]\s*(\d{1,2}):(\d{2})\s*(?::\s*(.{0,80}))?")
 _SILENT_WORDS = re.compile(r"silen|pause|quiet|reflect|breath|still")
 _CUE = re.compile(r"(talk|reflect)\s+(\d{1,3}(?:\.\d)?\s*[sm]|\d{1,2}m\d{1,2}s)|(bell)(?:\s*:?\s*(end))?|(wait)")
-_HEADING = re.compile(r"(#{1,6})\s+(.*?)[\s#]*")
+_HEADING = re.compile(r"(#{1,6})\s+(.*)")  # closing #s are stripped after: no overlapping quantifiers
 _BOLD_LINE = re.compile(r"\*\*([^*]{1,120})\*\*:?|__([^_]{1,120})__:?")
 _ITALIC_LINE = re.compile(r"\*([^*]{1,400})\*|_([^_]{1,400})_")
 _LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s+(.*)")
@@ -140,8 +140,7 @@ class _Reader:
         for end in range(1, len(lines)):
             if lines[end].strip() in ("---", "..."):
                 block = "\n".join(lines[1:end])
-                node = _compose(Path(self.name), block) if block.strip() else None
-                data = yaml.safe_load(block) if node is not None else None
+                data = self._front_matter_data(block)
                 if not isinstance(data, dict):
                     raise ScriptError(self.name, [Problem(1, "the front matter between --- lines must be key: value pairs")])
                 for key, value in data.items():
@@ -152,6 +151,20 @@ class _Reader:
                         self.meta[target] = value
                 return end + 1
         return 0  # no closing line: not front matter after all
+
+    def _front_matter_data(self, block: str) -> object:
+        """The front matter's YAML, safely: its errors carry the file's own line numbers."""
+        if not block.strip():
+            return None
+        try:
+            _compose(Path(self.name), block)  # refuses anchors and aliases, reports syntax
+            return yaml.safe_load(block)
+        except ScriptError as exc:  # lines counted from the block: the file's are one more
+            raise ScriptError(self.name, [Problem(p.line + 1, p.message) for p in exc.problems]) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 2 if mark else 1
+            raise ScriptError(self.name, [Problem(line, f"front matter: {getattr(exc, 'problem', None) or exc}")]) from None
 
     def _meta_lines(self, lines: list[str], start: int) -> int:
         number = start
@@ -178,7 +191,7 @@ class _Reader:
         heading = _HEADING.fullmatch(line)
         if heading:
             self._flush()
-            self._section(number, heading.group(2))
+            self._section(number, heading.group(2).rstrip(" \t#"))
             return
         bold = _BOLD_LINE.fullmatch(line)
         if bold:
@@ -259,9 +272,9 @@ class _Reader:
         if not self.paragraph:
             return
         first = self.paragraph[0][0]
-        pieces = [self._unlabel(number, text) for number, text in self.paragraph]
+        pieces = [self._inline(number, self._unlabel(number, text)) for number, text in self.paragraph]
         self.paragraph = []
-        text = self._inline(first, " ".join(p for p in pieces if p))
+        text = " ".join(p for p in pieces if p)
         if not text:
             return
         words = re.sub(r"\[\d+(?:\.\d+)?s\]", "", text).strip()

@@ -108,7 +108,12 @@ class Keys:
         ready, _, _ = select.select([sys.stdin], [], [], 0)
         if not ready:
             return None
-        return os.read(sys.stdin.fileno(), 1).decode("utf-8", "replace").lower()
+        key = os.read(sys.stdin.fileno(), 1)
+        if key == b"\x1b":  # an arrow or function key: its whole sequence is ignored
+            while select.select([sys.stdin], [], [], 0.01)[0]:
+                os.read(sys.stdin.fileno(), 16)
+            return None
+        return key.decode("utf-8", "replace").lower()
 
 
 def play_timeline(
@@ -120,13 +125,13 @@ def play_timeline(
     start_step: int = 1,
     on_step: Callable[[int, float], None] = lambda step, listened_s: None,
     ambience: Ambience | None = None,
-    prepared: Callable[[tuple[str, ...]], None] | None = None,
+    prepared: Callable[[], bool] | None = None,
 ) -> int | None:
     """Play the events from `start_step` on through `mixer` (from open_mixer; closed when done);
     return None at the end, or the step where the listener quit. `on_step(step, seconds listened)` is called as each step begins, and once
     more as playback ends, however it ends. Clips may still be in the making (see
-    AheadOfTheListener): a passage waits for its clips, and `prepared(sentences)` raises if
-    they could not be made.
+    AheadOfTheListener): `prepared()` is True while they are, and raises if making them failed;
+    a passage waits for its clips meanwhile, and makes any still missing afterwards.
 
     `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
     for a key instead of their fallback silence. SIGTERM stops playback like Ctrl-C."""
@@ -163,7 +168,7 @@ class _Player:
         self.step = 0
         self.extra = 0  # samples of silence added with +, still to play
         self.marks: list = []
-        self.prepared = prepared  # prepared(sentences) raises if they could not be made
+        self.prepared = prepared  # True while clips are being made elsewhere; raises if that failed
 
     def play(self, start_step: int) -> int | None:
         events = self.timeline.events
@@ -228,10 +233,13 @@ class _Player:
         lengths = [self.voiced.frames(s) for s in event.sentences]
         if None in lengths:
             self.display.preparing()
-            while None in lengths:
-                if self.prepared is not None:
-                    self.prepared(event.sentences)  # raises if making them failed
+            # Wait for the background maker while it works; if it is not working (never
+            # started, finished, or a clip went missing since), make the clips here.
+            while None in lengths and self.prepared is not None and self.prepared():
                 time.sleep(0.02)
+                lengths = [self.voiced.frames(s) for s in event.sentences]
+            if None in lengths:
+                self.voiced.render_missing(list(event.sentences))
                 lengths = [self.voiced.frames(s) for s in event.sentences]
         return replace(event, length=passage_length(lengths))
 
@@ -251,6 +259,7 @@ class _Player:
                 pending.append(samples)
                 held += samples.size
                 while held >= size:
+                    bed_offset = offset
                     while self.extra > 0:
                         added = min(size, self.extra)
                         self.extra -= added
@@ -258,7 +267,9 @@ class _Player:
                         for mark in self.marks:
                             if mark[0] >= position:
                                 mark[0] += added
-                        yield position, self.ambience.mix(event, offset, quiet) if self.ambience else quiet
+                        # the bed runs on through the added time, rather than repeating a block
+                        yield position, self.ambience.mix(event, bed_offset, quiet) if self.ambience else quiet
+                        bed_offset += added
                         position += added
                     joined = np.concatenate(pending)
                     yield position, joined[:size]
@@ -278,7 +289,7 @@ class _Player:
             # The block at `position` has begun: show every event that starts within it.
             self.listened += size
             while self.marks and self.marks[0][0] < position + size:
-                current[:] = self.marks.pop(0)
+                current[:] = self.marks.pop(0) + [0]  # [start, event, samples added with +]
                 self._begin_step(current[1])
                 self.display.event_started(current[1])
             if current:
@@ -341,8 +352,10 @@ class _Player:
 
     def _add_time(self, mark: list, queued_position: int) -> None:
         """+ during a timed silence: 30 s more of it, added after the block already queued."""
-        start, event = mark
-        if event.kind != "silence" or start + event.length - queued_position <= 2 * PLAY_CHUNK_FRAMES:
+        start, event, added = mark
+        if event.kind != "silence" or start + event.length + added - queued_position <= 2 * PLAY_CHUNK_FRAMES:
             return  # not a silence, or its end is already on its way to the speakers
-        self.extra += seconds_to_samples(ADD_TIME_S)
+        more = seconds_to_samples(ADD_TIME_S)
+        self.extra += more
+        mark[2] += more
         self.display.extended(event, ADD_TIME_S)

@@ -116,7 +116,8 @@ def test_placeholders_make_a_couple_session_and_are_checked(tmp_path):
     "line",
     ["[" * 50_000, "(" * 50_000 + ")" * 50_000, "*" * 100_000, "_a" * 50_000, "**[" + "x" * 100_000,
      "pause for " + "twenty " * 20_000, "#" * 50_000 + " title", "1:" * 50_000, "[a](" * 30_000,
-     "- " * 50_000 + "x", "(" + "10 seconds of " * 10_000 + ")"],
+     "- " * 50_000 + "x", "(" + "10 seconds of " * 10_000 + ")", "# a" + " " * 200_000 + "b",
+     "## " + "# " * 100_000 + "x"],
 )
 def test_long_adversarial_lines_parse_quickly(tmp_path, line):
     path = write(tmp_path, "evil.md", f"# T\n\n{line}\n")
@@ -144,3 +145,18 @@ def test_fuzz_never_raises_anything_but_a_script_error(tmp_path, text):
         import_script(path)
     except ScriptError:
         pass
+
+
+def test_front_matter_problems_are_one_clear_error_at_the_right_line(tmp_path):
+    for text, line in [("---\ntitle: !custom Evening\n---\nHello.\n", 2),
+                       ("---\ntitle: T\nsummary: &x S\n---\nHello.\n", 3)]:
+        with pytest.raises(ScriptError) as info:
+            import_script(write(tmp_path, "fm.md", text))
+        assert [p.line for p in info.value.problems] == [line], info.value
+
+
+def test_notes_and_warnings_name_their_own_line(tmp_path):
+    path = write(tmp_path, "lines.md", "# T\n\nFirst line,\n(eyes closed) second line,\nthird [odd cue] line.\n")
+    imported = import_script(path)
+    assert [(n.line, n.message) for n in imported.notes] == [(4, "direction (eyes closed)")]
+    assert [(w.line, w.message) for w in imported.warnings] == [(5, "unrecognised cue [odd cue], left out")]

@@ -198,3 +198,12 @@ def test_play_starts_before_every_clip_is_made_and_still_equals_the_export(tmp_p
     with wave.open(str(tmp_path / "o.wav")) as wav:
         exported = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     np.testing.assert_array_equal(sounding(np.frombuffer(raw.read_bytes(), dtype="<i2")), sounding(exported))
+
+
+def test_a_passage_whose_clips_are_missing_is_made_rather_than_waited_for(prepared, disk_audio, tmp_path):
+    timeline, voiced = prepared
+    voiced.cache.clear()  # as if 'guided cache clear' ran meanwhile, with nothing making clips
+    screen = io.StringIO()
+    play_timeline(timeline, voiced, open_mixer("test"), display=Display(timeline, screen), interactive=False)
+    assert "(preparing…)" in screen.getvalue() and "Last." in screen.getvalue()
+    assert len(voiced.cache.entries()) == 3

@@ -139,14 +139,14 @@ def test_two_renders_of_one_session_at_once_both_succeed(tmp_path, write_script)
     assert again.stdout == "0 clips synthesized, 30 already cached.\n"
 
 
-def test_a_clip_that_fails_twice_names_its_step():
+def test_a_clip_that_fails_twice_names_its_sentence():
     class Broken:
         def synthesize(self, text, voice, rate, volume):
             raise SpeechError("the speech worker stopped")
 
     with pytest.raises(SpeechError) as info:
-        make_clip(Broken(), "Breathe in.", VoiceSettings(), "v", "step 3")
-    assert str(info.value) == "speech failed twice for 'Breathe in.' (step 3): the speech worker stopped"
+        make_clip(Broken(), "Breathe in.", VoiceSettings(), "v")
+    assert str(info.value) == "speech failed twice for 'Breathe in.': the speech worker stopped"
 
 
 def test_what_the_engine_learnt_is_remembered_between_runs(tmp_path):

@@ -177,7 +177,7 @@ def limit_peaks(audio: np.ndarray, ceiling: float) -> np.ndarray:
     return audio * np.interp(np.arange(n), centres, gain)
 
 
-def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str, label: str = "") -> np.ndarray:
+def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str) -> np.ndarray:
     """Synthesize `text`, check it looks like speech (one retry), and condition it for the cache."""
     reason = None
     for _ in range(2):
@@ -190,5 +190,4 @@ def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str,
         reason = check_clip(samples, text, settings.rate)
         if reason is None:
             return condition_clip(samples, settings.volume)
-    where = f" ({label})" if label else ""
-    raise SpeechError(f"speech failed twice for {text[:60]!r}{where}: {reason}")
+    raise SpeechError(f"speech failed twice for {text[:60]!r}: {reason}")

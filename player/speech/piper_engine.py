@@ -98,7 +98,10 @@ class PiperEngine:
             raise SpeechError("nothing to say: the text is empty")
         model = self._loaded.get(voice)
         if model is None:  # once per engine, not per clip
-            model = self._loaded[voice] = self._load(self._model_path(voice))
+            try:
+                model = self._loaded[voice] = self._load(self._model_path(voice))
+            except Exception as exc:  # a damaged or foreign model file: say so in one line
+                raise SpeechError(f"the Piper voice {voice} could not be loaded: {exc}") from None
         config = self._piper.SynthesisConfig(length_scale=rate_to_length_scale(rate), volume=volume)
         chunks = list(model.synthesize(text, config))
         if not chunks:

@@ -56,11 +56,20 @@ def _clip(sentence: str) -> tuple[str, np.ndarray | str]:
 
 def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list[str],
                       jobs: int) -> Iterable[tuple[str, np.ndarray | str]]:
-    """(sentence, finished clip, or the error's message) from `jobs` worker processes, in order."""
-    with spawning():
-        pool = SPAWN.Pool(jobs, initializer=_start_worker, initargs=(engine_name, settings, voice_id))
+    """(sentence, finished clip, or the error's message) from `jobs` worker processes, in order.
+    A worker that dies (killed, out of memory) ends the run with an error instead of a hang."""
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from player.errors import SpeechError
+
+    pool = ProcessPoolExecutor(jobs, mp_context=SPAWN, initializer=_start_worker,
+                               initargs=(engine_name, settings, voice_id))
     try:
-        yield from pool.imap(_clip, sentences, chunksize=2)
+        with spawning():  # every task is queued, and every worker started, right here
+            results = pool.map(_clip, sentences, chunksize=2)
+        yield from results
+    except BrokenProcessPool:
+        raise SpeechError("a speech worker process stopped unexpectedly; try again with --jobs 1") from None
     finally:
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
