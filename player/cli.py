@@ -325,12 +325,15 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
             start_step = find_start(timeline, start)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="'--from'") from None
-    mixer = open_mixer(loaded.id, audio_driver)  # no device: say so before anything is recorded
     warn = _warn_once()
-    history = _open_history(warn)
     hash_ = script_hash(loaded.path)
-    if resume:
+    history = None
+    if resume:  # nothing to resume: say so before the device is opened
+        history = _open_history(warn)
         start_step = resume_step(history, loaded.id, hash_, timeline.step_count, warn)
+    mixer = open_mixer(loaded.id, audio_driver)  # no device: say so before anything is recorded
+    if history is None:
+        history = _open_history(warn)
     interactive = sys.stdin.isatty()
     controls = KEYS_HELP if interactive else "Ctrl-C stops"
     about = "about " if timeline.estimated else ""

@@ -116,7 +116,7 @@ def test_history_command(tmp_path, fake_engine, monkeypatch):
 
 
 def play(tmp_path, *args, **env):
-    environment = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(tmp_path / "p.raw"), **env)
+    environment = run_env(tmp_path, **{"SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": str(tmp_path / "p.raw"), **env})
     return subprocess.run(GUIDED + ["play", *args], capture_output=True, text=True, env=environment,
                           stdin=subprocess.DEVNULL, timeout=300)
 
@@ -183,3 +183,10 @@ def test_sigterm_saves_the_position(tmp_path, write_script):
     assert (last.status, last.last_step) == ("stopped", 2)
     assert 1 < last.seconds_listened < 10
     store.close()
+
+
+def test_resume_with_nothing_to_resume_fails_before_the_device_is_opened(tmp_path, write_script):
+    script = write_script(SCRIPT)
+    result = play(tmp_path, str(script), "--resume", SDL_AUDIODRIVER="no-such-driver")
+    assert result.returncode == 1
+    assert result.stderr == "Error: no stopped play of 'session' to resume (see 'guided history')\n"
