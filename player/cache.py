@@ -152,7 +152,9 @@ class VoicedCache:
         todo = []
         for sentence in unique:
             key = self.key(sentence)
-            if self.cache.frames(key) is None or self.cache.load(key) is None:
+            # A whole header and file size is enough to count a clip as made: load() still
+            # checks it when it is played, and a damaged one is made again then.
+            if self.cache.frames(key) is None:
                 todo.append(sentence)
         if jobs > 1 and len(todo) > 1 and getattr(self.engine, "parallel_safe", False):
             self._render_in_parallel(todo, progress, jobs)
