@@ -99,6 +99,16 @@ def resolve_voice_in(voices: list[Voice], voice: str) -> str:
     raise SpeechError(f"unknown voice '{voice}'; valid ids (see 'guided voices'): {ids}")
 
 
+def read_engine_clip(path: Path, who: str) -> np.ndarray:
+    """The samples of a WAV an engine wrote; SpeechError, naming `who`, if it cannot be read."""
+    from player.wavfile import ClipFileError, read_clip
+
+    try:
+        return read_clip(path)
+    except ClipFileError as exc:
+        raise SpeechError(f"{who} wrote an unreadable file: {exc}") from None
+
+
 def check_clip(samples: np.ndarray, text: str, rate: int) -> str | None:
     """Why a synthesized clip cannot be right, or None when it looks like speech of `text`."""
     if samples.size == 0:

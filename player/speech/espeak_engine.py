@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from player.errors import SpeechError
-from player.speech import Voice, VoiceSettings, resolve_voice_in
-from player.wavfile import ClipFileError, read_clip
+from player.speech import Voice, VoiceSettings, read_engine_clip, resolve_voice_in
 
 DEFAULT_VOICE = "gmw/en"
 TIMEOUT_S = 30.0
@@ -57,9 +56,7 @@ class EspeakNgEngine:
         os.close(fd)
         try:
             self._run(["-v", voice, "-s", str(rate), "-a", str(round(volume * 100)), "-w", path, "--", text])
-            return read_clip(Path(path))
-        except ClipFileError as exc:
-            raise SpeechError(f"espeak-ng wrote an unreadable file: {exc}") from None
+            return read_engine_clip(Path(path), "espeak-ng")
         finally:
             Path(path).unlink(missing_ok=True)
 

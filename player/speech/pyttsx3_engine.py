@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from player.errors import SpeechError
-from player.speech import Voice, VoiceSettings, resolve_voice_in
+from player.speech import Voice, VoiceSettings, read_engine_clip, resolve_voice_in
 from player.speech.workers import SPAWN, spawning
-from player.wavfile import ClipFileError, read_clip
 
 SENTENCE_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 30.0
@@ -87,10 +86,7 @@ class Pyttsx3Engine:
             reply = self._ask(("say", text, path), self.timeout)
             if reply[0] != "ok":
                 raise SpeechError(reply[1])
-            try:
-                return read_clip(Path(path))
-            except ClipFileError as exc:
-                raise SpeechError(f"the engine wrote an unreadable file: {exc}") from None
+            return read_engine_clip(Path(path), "pyttsx3")
         finally:
             Path(path).unlink(missing_ok=True)
 
