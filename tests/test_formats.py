@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -178,3 +179,33 @@ def test_real_clips_are_within_one_lu_of_each_other(tmp_path):
     levels = np.array([clip_loudness(read_clip(p).astype(float) / 32768) for p in (tmp_path / "clips").rglob("*.wav")])
     assert levels.size > 20
     assert np.all(np.abs(levels - np.median(levels)) <= 1.0), np.sort(levels - np.median(levels))
+
+
+@needs_espeak
+def test_our_loudness_meter_matches_pyloudnorm_on_speech_noise_and_silence(tmp_path):
+    import pyloudnorm
+
+    from player.loudness import integrated_loudness
+    from player.wavfile import read_clip
+
+    rng = np.random.default_rng(3)
+    subprocess.run(["espeak-ng", "-w", str(tmp_path / "speech.wav"), "Breathe in, and notice the space between you."],
+                   check=True)
+    speech = read_clip(tmp_path / "speech.wav").astype(float) / 32768
+    signals = [speech, speech * 0.05, rng.normal(0, 0.2, 3 * 22050), np.sin(np.arange(22050) * 0.3) * 0.5,
+               np.r_[np.zeros(22050), rng.normal(0, 0.3, 9000)], np.zeros(22050)]
+    reference = pyloudnorm.Meter(22050)
+    for signal in signals:
+        ours, theirs = integrated_loudness(signal, 22050), reference.integrated_loudness(signal)
+        assert ours == theirs == -np.inf or abs(ours - theirs) < 0.01, (ours, theirs)
+    with pytest.raises(ValueError):
+        integrated_loudness(np.zeros(100), 22050)
+
+
+def test_making_a_clip_does_not_import_scipy():
+    """scipy.signal takes about 0.75 s to import: on a cold cache that was the wait for the first word."""
+    code = ("import sys, numpy as np; from player.speech import condition_clip\n"
+            "t = np.arange(44100) / 22050; condition_clip((np.sin(t * 900) * 20000).astype(np.int16))\n"
+            "print('scipy' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

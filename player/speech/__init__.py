@@ -6,23 +6,21 @@ beside the default pyttsx3 one without touching the rest of the pipeline.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from player.errors import SpeechError
+from player.loudness import integrated_loudness
 from player.timeline import SAMPLE_RATE
 
 DEFAULT_RATE = 150  # words per minute: an unhurried guiding voice
 RATE_RANGE = (80, 300)
 SILENCE_FLOOR = 0.01  # of full scale (-40 dBFS): quieter frames count as silence when trimming
-# Speech level: every clip is brought to CLIP_LUFS (ITU-R BS.1770 loudness, as pyloudnorm
-# measures it) with its peaks limited to PEAK_CEILING, under which inter-sample (true) peaks
-# stay below -1 dBTP. Pauses between sentences and the quieter bells put a whole session at
+# Speech level: every clip is brought to CLIP_LUFS (ITU-R BS.1770 loudness, see player.loudness)
+# with its peaks limited to PEAK_CEILING, under which inter-sample (true) peaks stay below -1 dBTP. Pauses between sentences and the quieter bells put a whole session at
 # about -16 LUFS, the spoken-word norm.
 CLIP_LUFS = -15.5
 TARGET_RMS = 10 ** (-12.5 / 20)  # about the voiced RMS that CLIP_LUFS gives (used for ambience)
@@ -134,9 +132,12 @@ def condition_clip(samples: np.ndarray, volume: float = 1.0) -> np.ndarray:
     audio = audio[max(0, loud[0] - margin) : loud[-1] + margin + 1]
     loudness = clip_loudness(audio)
     if np.isfinite(loudness):
-        # Level, limit, and level once more for what the limiter took off.
-        for _ in range(2):
-            audio = limit_peaks(audio * 10 ** ((CLIP_LUFS - loudness) / 20), PEAK_CEILING)
+        # Level and limit; if the limiter took something off, level and limit once more.
+        for attempt in range(2):
+            levelled = audio * 10 ** ((CLIP_LUFS - loudness) / 20)
+            audio = limit_peaks(levelled, PEAK_CEILING)
+            if audio is levelled or attempt == 1:
+                break
             loudness = clip_loudness(audio)
     else:  # too little signal to gate: fall back to the voiced RMS
         voiced = audio[np.abs(audio) >= SILENCE_FLOOR]
@@ -150,22 +151,13 @@ def condition_clip(samples: np.ndarray, volume: float = 1.0) -> np.ndarray:
     return np.round(audio * 32767).astype(np.int16)
 
 
-@lru_cache(maxsize=1)
-def _meter():
-    import pyloudnorm
-
-    return pyloudnorm.Meter(SAMPLE_RATE)
-
-
 def clip_loudness(audio: np.ndarray) -> float:
     """Integrated loudness (LUFS) of a clip; one shorter than the 0.4 s gating block is
     measured repeated end to end."""
     block = int(0.45 * SAMPLE_RATE)
     if 0 < audio.size < block:
         audio = np.tile(audio, -(-block // audio.size))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pyloudnorm warns on clipping-free but short input
-        return float(_meter().integrated_loudness(audio))
+    return integrated_loudness(audio, SAMPLE_RATE)
 
 
 def limit_peaks(audio: np.ndarray, ceiling: float) -> np.ndarray:
