@@ -98,8 +98,8 @@ def _timing(pause_scale, partner_a, partner_b, minutes) -> TimingOptions:
     return TimingOptions(partner_a=partner_a, partner_b=partner_b, pause_scale=pause_scale)
 
 
-def _voiced(ctx, engine_name, voice, rate, volume) -> VoicedCache:
-    engine = get_engine(engine_name, state_dir=ctx.obj["cache_dir"])
+def _voiced(ctx, engine_name, voice, rate, volume, threads: int | None = None) -> VoicedCache:
+    engine = get_engine(engine_name, state_dir=ctx.obj["cache_dir"], threads=threads)
     ctx.call_on_close(engine.close)
     return VoicedCache(ClipCache(ctx.obj["cache_dir"]), engine, VoiceSettings(voice, rate, volume))
 
@@ -252,8 +252,10 @@ def validate(paths, strict):
 @cli.command()
 @click.argument("sessions", nargs=-1)
 @click.option("--all", "render_all", is_flag=True, help="Render every bundled session.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="the cores",
-              help="Worker processes for engines safe in parallel (piper, espeak-ng); pyttsx3 uses one.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+              else os.cpu_count() or 1, show_default="every core",
+              help="Cores to synthesize on: a worker process on each, for engines safe in parallel (piper, "
+                   "espeak-ng); pyttsx3 uses one.")
 @voice_options
 @timing_options
 @click.pass_context
@@ -270,13 +272,22 @@ def render(ctx, sessions, render_all, jobs, engine, voice, rate, volume, pause_s
         raise click.UsageError("name one or more sessions, or give --all")
     names = [p.stem for p in bundled_paths()] if render_all else list(sessions)
     loaded = [open_session(name) for name in names]
-    voiced = _voiced(ctx, engine, voice, rate, volume)
-    synthesized = cached = 0
-    for session in loaded:
-        _, report = _prepare(voiced, session, _timing(pause_scale, partner_a, partner_b, minutes), minutes, jobs)
-        synthesized += report.synthesized
-        cached += report.cached
-    click.echo(f"{synthesized} clips synthesized, {cached} already cached.")
+    timing = _timing(pause_scale, partner_a, partner_b, minutes)
+    # --jobs 1: one core, even for an engine that could spread one clip over several.
+    voiced = _voiced(ctx, engine, voice, rate, volume, threads=1 if jobs == 1 else None)
+    if minutes is not None:  # a length that cannot fit fails before anything is made
+        for session in loaded:
+            plan(session, timing, voiced, minutes)
+    # Every session's sentences in one go: worker processes start (and load a model) once.
+    sentences = [s for session in loaded for s in build_timeline(session, timing, voiced.settings.rate).sentences()]
+    missing = len({s for s in sentences if voiced.frames(s) is None})
+    label = f"Preparing {loaded[0].id}" if len(loaded) == 1 else f"Preparing {len(loaded)} sessions"
+    with _progress(missing, label) as progress:
+        report = voiced.render_missing(sentences, progress, jobs)
+    if minutes is not None:  # with the clips' true lengths, the fit is checked once more
+        for session in loaded:
+            plan(session, timing, voiced, minutes)
+    click.echo(f"{report.synthesized} clips synthesized, {report.cached} already cached.")
 
 
 @cli.command()

@@ -66,9 +66,10 @@ class Engine(Protocol):
 ENGINES = ("pyttsx3", "espeak-ng", "piper")
 
 
-def get_engine(name: str = "pyttsx3", state_dir: Path | None = None) -> Engine:
+def get_engine(name: str = "pyttsx3", state_dir: Path | None = None, threads: int | None = None) -> Engine:
     """The engine called `name`; `state_dir` is where it may remember what it learnt about the
-    system (its voices and versions) between runs."""
+    system (its voices and versions) between runs; `threads`, how many cores one clip may use
+    (Piper; None: every core)."""
     if name == "pyttsx3":
         from player.speech.pyttsx3_engine import Pyttsx3Engine
 
@@ -80,7 +81,7 @@ def get_engine(name: str = "pyttsx3", state_dir: Path | None = None) -> Engine:
     if name == "piper":
         from player.speech.piper_engine import PiperEngine
 
-        return PiperEngine()
+        return PiperEngine(threads)
     raise SpeechError(f"unknown speech engine '{name}' (available: {', '.join(ENGINES)})")
 
 

@@ -36,12 +36,12 @@ class PiperEngine:
     name = "piper"
     parallel_safe = True  # each process has its own engine; clips are checked all the same
 
-    def __init__(self):
+    def __init__(self, threads: int | None = None):
         try:
             self._piper = importlib.import_module("piper")
         except ImportError:
             raise SpeechError("Piper is not installed: run pip install 'guided-player[natural]'") from None
-        self.threads: int | None = None  # onnxruntime threads per model; None: its default (all cores)
+        self.threads = threads  # onnxruntime threads per model; None: its default (every core)
         self._loaded: dict[str, object] = {}
         self._hashes: dict[str, str] = {}
 
@@ -113,7 +113,7 @@ class PiperEngine:
     def _load(self, model: Path):
         if self.threads is None:
             return self._piper.PiperVoice.load(str(model))
-        # Several worker processes share the cores: each model gets a set number of threads.
+        # Cores shared out (render --jobs): the model gets a set number of threads.
         import json
 
         import onnxruntime
