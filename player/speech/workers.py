@@ -5,10 +5,15 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import sys
+import time
 import types
-from collections.abc import Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Iterator
+from multiprocessing.connection import wait
 
 import numpy as np
+
+from player.errors import GuidedError, SpeechError
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -25,51 +30,98 @@ def spawning() -> Iterator[None]:
         sys.modules["__main__"] = main
 
 
-_engine = None
-_job = None
+CLIP_TIMEOUT_S = 60.0  # from handing a worker a sentence to its clip, start-up included
 
 
-def _start_worker(engine_name: str, settings, voice_id: str) -> None:
-    """In each worker: one engine (a Piper model is loaded once here, not per clip)."""
+def _worker_main(conn, engine_name: str, settings, voice_id: str) -> None:
+    """In each worker: one engine, on one core (a Piper model is loaded once here, not per
+    clip), and one sentence at a time; None ends it."""
     import signal
 
-    from player.speech import get_engine
+    from player.speech import get_engine, make_clip
 
-    global _engine, _job
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _engine = get_engine(engine_name)
-    if hasattr(_engine, "threads"):
-        _engine.threads = 1  # the cores are shared out between the workers
-    _job = (settings, voice_id)
+    engine = None
+    while True:
+        try:
+            sentence = conn.recv()
+        except (EOFError, OSError):
+            return
+        if sentence is None:
+            return
+        try:
+            if engine is None:
+                engine = get_engine(engine_name, threads=1)
+            clip = make_clip(engine, sentence, settings, voice_id)
+        except Exception as exc:  # SpeechError and the like: the parent reports it in one line
+            clip = str(exc) if isinstance(exc, GuidedError) else f"{type(exc).__name__}: {exc}"
+        conn.send((sentence, clip))
 
 
-def _clip(sentence: str) -> tuple[str, np.ndarray | str]:
-    from player.errors import SpeechError
-    from player.speech import make_clip
+class _Worker:
+    def __init__(self, job: tuple):
+        self.conn, child = SPAWN.Pipe()
+        self.process = SPAWN.Process(target=_worker_main, args=(child, *job), daemon=True, name="guided-render")
+        with spawning():
+            self.process.start()
+        child.close()
+        self.sentence: str | None = None
+        self.since = 0.0
 
-    settings, voice_id = _job
+    def give(self, sentence: str) -> None:
+        self.sentence, self.since = sentence, time.monotonic()
+        self.conn.send(sentence)
+
+    def stop(self, kill: bool = False) -> None:
+        if not kill:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(2)
+        self.conn.close()
+
+
+def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list[str], jobs: int,
+                      timeout: float = CLIP_TIMEOUT_S) -> Iterator[tuple[str, np.ndarray | str]]:
+    """(sentence, finished clip, or the engine's error message) from `jobs` worker processes,
+    as they are made. A worker that dies or does not answer within `timeout` is killed and
+    replaced, and its sentence tried once more; a second failure ends the run with an error
+    naming the sentence."""
+    queue = deque(dict.fromkeys(sentences))
+    failures: Counter[str] = Counter()
+    job = (engine_name, settings, voice_id)
+    workers = [_Worker(job) for _ in range(min(jobs, len(queue)))]
     try:
-        return sentence, make_clip(_engine, sentence, settings, voice_id)
-    except SpeechError as exc:
-        return sentence, str(exc)
-
-
-def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list[str],
-                      jobs: int) -> Iterable[tuple[str, np.ndarray | str]]:
-    """(sentence, finished clip, or the error's message) from `jobs` worker processes, in order.
-    A worker that dies (killed, out of memory) ends the run with an error instead of a hang."""
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    from player.errors import SpeechError
-
-    pool = ProcessPoolExecutor(jobs, mp_context=SPAWN, initializer=_start_worker,
-                               initargs=(engine_name, settings, voice_id))
-    try:
-        with spawning():  # every task is queued, and every worker started, right here
-            results = pool.map(_clip, sentences, chunksize=2)
-        yield from results
-    except BrokenProcessPool:
-        raise SpeechError("a speech worker process stopped unexpectedly; try again with --jobs 1") from None
+        while queue or any(w.sentence is not None for w in workers):
+            for worker in workers:
+                if worker.sentence is None and queue:
+                    worker.give(queue.popleft())
+            busy = [w for w in workers if w.sentence is not None]
+            wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=0.25)
+            for worker in busy:
+                try:
+                    if worker.conn.poll():
+                        sentence, clip = worker.conn.recv()
+                        worker.sentence = None
+                        yield sentence, clip
+                        continue
+                except (EOFError, OSError):
+                    pass
+                if worker.process.is_alive() and time.monotonic() - worker.since < timeout:
+                    continue
+                reason = (f"did not answer within {timeout:.0f}s" if worker.process.is_alive()
+                          else f"stopped (exit code {worker.process.exitcode})")
+                failed = worker.sentence
+                worker.stop(kill=True)
+                workers[workers.index(worker)] = _Worker(job)
+                failures[failed] += 1
+                if failures[failed] > 1:
+                    raise SpeechError(f"speech failed twice for {failed[:60]!r}: the worker process {reason}")
+                queue.appendleft(failed)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for worker in workers:
+            worker.stop()
