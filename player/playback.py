@@ -157,6 +157,14 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+class _KeyWhilePreparing(Exception):
+    """n, b or q pressed while playback waited for speech still being made."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
 class _Player:
     """Streams a timeline to one mixer channel and follows the listener's keys."""
 
@@ -236,6 +244,8 @@ class _Player:
             # Wait for the background maker while it works; if it is not working (never
             # started, finished, or a clip went missing since), make the clips here.
             while None in lengths and self.prepared is not None and self.prepared():
+                if key := self._key_or_none(("n", "b", "q")):  # no need to wait to leave
+                    raise _KeyWhilePreparing(key)
                 time.sleep(0.02)
                 lengths = [self.voiced.frames(s) for s in event.sentences]
             if None in lengths:
@@ -324,21 +334,27 @@ class _Player:
             return None
 
         queued: tuple[int, int] | None = None  # (position, size) of the block in the queue slot
-        for position, samples in self._blocks(events):
-            sound = self.mixer.Sound(buffer=samples.tobytes())
-            if not channel.get_busy():  # the start, or after an underrun
+        try:
+            for position, samples in self._blocks(events):
+                sound = self.mixer.Sound(buffer=samples.tobytes())
+                if not channel.get_busy():  # the start, or after an underrun
+                    if queued:
+                        started(*queued)
+                    channel.play(sound)
+                    started(position, samples.size)
+                    queued = None
+                    continue
+                if key := wait(lambda: channel.get_queue() is None):
+                    return key, sounding()
                 if queued:
                     started(*queued)
-                channel.play(sound)
-                started(position, samples.size)
-                queued = None
-                continue
-            if key := wait(lambda: channel.get_queue() is None):
-                return key, sounding()
-            if queued:
-                started(*queued)
-            channel.queue(sound)
-            queued = (position, samples.size)
+                channel.queue(sound)
+                queued = (position, samples.size)
+        except _KeyWhilePreparing as pressed:
+            channel.stop()
+            channel.stop()
+            self.extra = 0
+            return pressed.key, sounding()
         if queued:
             if key := wait(lambda: channel.get_queue() is None):
                 return key, sounding()

@@ -207,3 +207,30 @@ def test_a_passage_whose_clips_are_missing_is_made_rather_than_waited_for(prepar
     play_timeline(timeline, voiced, open_mixer("test"), display=Display(timeline, screen), interactive=False)
     assert "(preparing…)" in screen.getvalue() and "Last." in screen.getvalue()
     assert len(voiced.cache.entries()) == 3
+
+
+def test_q_while_preparing_stops_without_waiting_for_the_speech(prepared, disk_audio):
+    timeline, voiced = prepared
+    voiced.cache.clear()  # nothing to play yet, and the maker "still working" on it for ever
+
+    class Keys:
+        enabled = True
+        presses = iter([None] * 20 + ["q"])
+
+        def read(self):
+            return next(self.presses, None)
+
+    from player import playback
+
+    screen = io.StringIO()
+    mixer = open_mixer("test")
+    try:
+        player = playback._Player(timeline, voiced, mixer, Display(timeline, screen), Keys(), lambda *a: None,
+                                  prepared=lambda: True)
+        started = time.monotonic()
+        assert player.play(1) == 1  # stopped at step 1, as q says
+        assert time.monotonic() - started < 5
+    finally:
+        mixer.quit()
+    assert "(preparing…)" in screen.getvalue()
+    assert voiced.cache.entries() == []  # it left rather than making the clips itself
