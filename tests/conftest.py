@@ -72,7 +72,7 @@ class FakeEngine:
 def fake_engine(monkeypatch):
     """A FakeEngine that the CLI uses in place of pyttsx3."""
     engine = FakeEngine()
-    monkeypatch.setattr("player.cli.get_engine", lambda name="pyttsx3", state_dir=None: engine)
+    monkeypatch.setattr("player.cli.get_engine", lambda name="pyttsx3", state_dir=None, threads=None: engine)
     return engine
 
 
