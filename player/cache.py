@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -201,7 +202,11 @@ class VoicedCache:
 
 
 class AheadOfTheListener:
-    """Makes a session's clips in a background thread, in playing order, while it plays."""
+    """Makes a session's clips in a background thread, in playing order, while it plays.
+
+    Engines safe in a worker process (Piper, espeak-ng) make them in one, on every core: one
+    that crashes or hangs is replaced and its sentence tried once more. pyttsx3 supervises its
+    own worker."""
 
     def __init__(self, voiced: VoicedCache, sentences: list[str]):
         self.voiced = voiced
@@ -215,6 +220,9 @@ class AheadOfTheListener:
 
     def _run(self, sentences: list[str]) -> None:
         try:
+            if getattr(self.voiced.engine, "parallel_safe", False):
+                self._in_a_worker([s for s in sentences if self.voiced.frames(s) is None])
+                return
             for sentence in sentences:
                 if self._stop.is_set():
                     return
@@ -223,6 +231,22 @@ class AheadOfTheListener:
             self.error = exc
         except Exception as exc:
             self.error = SpeechError(f"speech could not be made: {type(exc).__name__}: {exc}")
+
+    def _in_a_worker(self, sentences: list[str]) -> None:
+        from player.speech.workers import clips_in_parallel
+
+        if not sentences:
+            return
+        voiced = self.voiced
+        clips = clips_in_parallel(voiced.engine.name, voiced.settings, voiced.voice_id, sentences, 1, threads=None,
+                                  stop=self._stop)
+        try:
+            for sentence, clip in clips:
+                if isinstance(clip, str):
+                    raise SpeechError(clip)
+                voiced.cache.store(voiced.key(sentence), clip)
+        finally:
+            clips.close()  # the worker ends here, whichever way the loop did
 
     def working(self) -> bool:
         """True while clips are still being made; raises what stopped them, if anything did."""
@@ -242,10 +266,17 @@ def start_ahead(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) ->
     first = first_event_of_step(events, start_step)
     ordered = events[first:] + events[:first]
     opening = next((e for e in ordered if e.kind == "say"), None)
-    if opening is not None:
-        voiced.render_missing(list(opening.sentences))
     sentences = list(dict.fromkeys(s for e in ordered for s in e.sentences))
-    return AheadOfTheListener(voiced, sentences).start()
+    if not getattr(voiced.engine, "parallel_safe", False):
+        if opening is not None:
+            voiced.render_missing(list(opening.sentences))
+        return AheadOfTheListener(voiced, sentences).start()
+    # The worker makes the opening passage first: wait for it (or for what stopped it).
+    ahead = AheadOfTheListener(voiced, sentences).start()
+    while opening is not None and any(voiced.frames(s) is None for s in opening.sentences) and ahead.working():
+        time.sleep(0.005)
+    ahead.working()
+    return ahead
 
 
 def render_timeline(

