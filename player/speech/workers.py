@@ -93,9 +93,10 @@ def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list
                       timeout: float = CLIP_TIMEOUT_S, threads: int | None = 1,
                       stop: threading.Event | None = None) -> Iterator[tuple[str, np.ndarray | str]]:
     """(sentence, finished clip, or the engine's error message) from `jobs` worker processes,
-    each on `threads` cores (None: every core), as they are made, until `stop` is set. A worker that dies or does not answer within `timeout` is killed and
-    replaced, and its sentence tried once more; a second failure ends the run with an error
-    naming the sentence."""
+    each on `threads` cores (None: every core), as they are made, until `stop` is set.
+
+    A worker that dies, or does not answer within `timeout`, is killed and replaced, and its
+    sentence tried once more; a second failure ends the run with an error naming the sentence."""
     queue = deque(dict.fromkeys(sentences))
     failures: Counter[str] = Counter()
     job = (engine_name, settings, voice_id, threads)
