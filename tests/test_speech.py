@@ -169,3 +169,23 @@ def test_what_the_engine_learnt_is_remembered_between_runs(tmp_path):
         assert third.cache_identity(VoiceSettings()) == identity  # asked the engine again
     finally:
         third.close()
+
+
+def test_the_worker_speaks_exactly_as_plain_pyttsx3_does(engine, tmp_path):
+    """Our worker shortens pyttsx3's espeak driver's 10 ms nap after each sentence: the sound
+    must be what pyttsx3 makes on its own, sample for sample."""
+    import sys
+
+    from player.wavfile import read_clip
+
+    sentences = ["Notice where your breath is.", "Let the next thought go by.", "Stay with what you feel."]
+    code = (
+        "import sys, pyttsx3\n"
+        "engine = pyttsx3.init(); engine.setProperty('rate', 150)\n"
+        "for i, s in enumerate(sys.argv[2:]):\n"
+        "    engine.save_to_file(s, f'{sys.argv[1]}/{i}.wav'); engine.runAndWait()\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path), *sentences], check=True, capture_output=True)
+    voice = engine.resolve_voice(None)
+    for i, sentence in enumerate(sentences):
+        np.testing.assert_array_equal(engine.synthesize(sentence, voice, 150, 1.0), read_clip(tmp_path / f"{i}.wav"))

@@ -32,6 +32,7 @@ FILE_SETTLE_TIMEOUT_S = 5.0
 INFO_MAX_AGE_S = 24 * 3600
 WAV_HEADER_BYTES = 44
 EMPTY_FILE_RETRIES = 4
+DRIVER_NAP_S = 0.0005
 
 
 class Pyttsx3Engine:
@@ -196,6 +197,7 @@ def _worker_main(conn, settings: tuple | None) -> None:
         import pyttsx3
 
         engine = pyttsx3.init()
+        _shorten_the_drivers_nap()
         if settings is not None:
             voice, rate, volume = settings
             engine.setProperty("voice", voice)
@@ -220,6 +222,27 @@ def _worker_main(conn, settings: tuple | None) -> None:
                 conn.send(("ok", path))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class _ShortNaps:
+    """`time` for pyttsx3's espeak driver, with sleeps of at most DRIVER_NAP_S."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(min(seconds, DRIVER_NAP_S))
+
+
+def _shorten_the_drivers_nap() -> None:
+    """pyttsx3's espeak driver sleeps 10 ms on each turn of its loop, and runAndWait takes at
+    least one turn. Its synthesis is synchronous (espeak-ng's retrieval mode): the sentence is
+    already written when it sleeps, so that nap was most of the time a sentence took. Other
+    drivers are left as they are."""
+    driver = sys.modules.get("pyttsx3.drivers.espeak")
+    if driver is not None and getattr(driver, "time", None) is time:
+        driver.time = _ShortNaps()
 
 
 def _describe(engine) -> dict:
