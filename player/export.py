@@ -35,6 +35,7 @@ FORMATS = {
 ARTIST = "guided"
 ALBUM = "Guided sessions"
 GENRE = "Spoken word"
+EXPORT_CHUNK_FRAMES = 1 << 16  # about 3 s a write: few calls into libsndfile, and memory stays flat
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def export_session(
                 if format_ == "WAV":  # RIFF INFO; the other formats are tagged below
                     sound.title, sound.artist, sound.album = session.title, ARTIST, ALBUM
                     sound.genre, sound.comment = GENRE, session.summary
-                for _, _, samples in timeline_chunks(timeline, voiced, ambience=ambience):
+                for _, _, samples in timeline_chunks(timeline, voiced, EXPORT_CHUNK_FRAMES, ambience):
                     sound.write(samples)
                     progress(samples.size)
         except soundfile.LibsndfileError as exc:
