@@ -147,8 +147,10 @@ class VoicedCache:
         """Synthesize every sentence not yet cached (or damaged); count what was done.
         `progress(1)` is called for each clip synthesized.
 
-        The engine speaks the next sentence while a second thread checks, levels and stores
-        the last one; a clip that fails its check is made again with make_clip's own retry."""
+        Engines safe in worker processes (Piper, espeak-ng) speak in `jobs` of them, a core
+        each, supervised (see clips_in_parallel). Otherwise the engine speaks the next sentence
+        while a second thread checks, levels and stores the last one; a clip that fails its
+        check is made again with make_clip's own retry."""
         unique = list(dict.fromkeys(sentences))
         todo = []
         for sentence in unique:
@@ -157,7 +159,9 @@ class VoicedCache:
             # checks it when it is played, and a damaged one is made again then.
             if self.cache.frames(key) is None:
                 todo.append(sentence)
-        if jobs > 1 and len(todo) > 1 and getattr(self.engine, "parallel_safe", False):
+        if not todo:
+            pass
+        elif getattr(self.engine, "parallel_safe", False):
             self._render_in_parallel(todo, progress, jobs)
         else:
             with self._speaking:

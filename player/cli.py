@@ -35,6 +35,7 @@ from player.timeline import (
 )
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class GuidedGroup(click.Group):
@@ -98,8 +99,8 @@ def _timing(pause_scale, partner_a, partner_b, minutes) -> TimingOptions:
     return TimingOptions(partner_a=partner_a, partner_b=partner_b, pause_scale=pause_scale)
 
 
-def _voiced(ctx, engine_name, voice, rate, volume, threads: int | None = None) -> VoicedCache:
-    engine = get_engine(engine_name, state_dir=ctx.obj["cache_dir"], threads=threads)
+def _voiced(ctx, engine_name, voice, rate, volume) -> VoicedCache:
+    engine = get_engine(engine_name, state_dir=ctx.obj["cache_dir"])
     ctx.call_on_close(engine.close)
     return VoicedCache(ClipCache(ctx.obj["cache_dir"]), engine, VoiceSettings(voice, rate, volume))
 
@@ -114,7 +115,7 @@ def _progress(total: int, label: str):
         yield bar.update
 
 
-def _prepare(voiced: VoicedCache, session, timing, minutes=None, jobs: int = 1):
+def _prepare(voiced: VoicedCache, session, timing, minutes=None, jobs: int = CORES):
     """Render missing clips (with a progress bar on a terminal) and return the exact timeline."""
     sentences = build_timeline(session, timing, voiced.settings.rate).sentences()
     missing = sum(1 for s in sentences if voiced.frames(s) is None)
@@ -252,8 +253,7 @@ def validate(paths, strict):
 @cli.command()
 @click.argument("sessions", nargs=-1)
 @click.option("--all", "render_all", is_flag=True, help="Render every bundled session.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-              else os.cpu_count() or 1, show_default="every core",
+@click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core",
               help="Cores to synthesize on: a worker process on each, for engines safe in parallel (piper, "
                    "espeak-ng); pyttsx3 uses one.")
 @voice_options
@@ -273,8 +273,7 @@ def render(ctx, sessions, render_all, jobs, engine, voice, rate, volume, pause_s
     names = [p.stem for p in bundled_paths()] if render_all else list(sessions)
     loaded = [open_session(name) for name in names]
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
-    # --jobs 1: one core, even for an engine that could spread one clip over several.
-    voiced = _voiced(ctx, engine, voice, rate, volume, threads=1 if jobs == 1 else None)
+    voiced = _voiced(ctx, engine, voice, rate, volume)
     if minutes is not None:  # a length that cannot fit fails before anything is made
         for session in loaded:
             plan(session, timing, voiced, minutes)
