@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import sys
 import threading
 import time
@@ -32,6 +33,7 @@ def spawning() -> Iterator[None]:
 
 
 CLIP_TIMEOUT_S = 60.0  # from handing a worker a sentence to its clip, start-up included
+WORKER_NICENESS = 5
 
 
 def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int | None) -> None:
@@ -42,6 +44,8 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int |
     from player.speech import get_engine, make_clip
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)  # while playing, the player must never wait for the cores
     engine = None
     while True:
         try:
