@@ -277,9 +277,13 @@ def start_ahead(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) ->
         return AheadOfTheListener(voiced, sentences).start()
     # The worker makes the opening passage first: wait for it (or for what stopped it).
     ahead = AheadOfTheListener(voiced, sentences).start()
-    while opening is not None and any(voiced.frames(s) is None for s in opening.sentences) and ahead.working():
-        time.sleep(0.005)
-    ahead.working()
+    try:
+        while opening is not None and any(voiced.frames(s) is None for s in opening.sentences) and ahead.working():
+            time.sleep(0.005)
+        ahead.working()
+    except BaseException:  # Ctrl-C, or what stopped the worker: it ends here, not at exit
+        ahead.stop()
+        raise
     return ahead
 
 

@@ -35,7 +35,8 @@ from player.timeline import (
 )
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
-CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+# Speech workers by default: one a core, but no more than 8 (a Piper worker holds its model, about 200 MB).
+CORES = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 class GuidedGroup(click.Group):
@@ -253,7 +254,7 @@ def validate(paths, strict):
 @cli.command()
 @click.argument("sessions", nargs=-1)
 @click.option("--all", "render_all", is_flag=True, help="Render every bundled session.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core",
+@click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core, up to 8",
               help="Cores to synthesize on: a worker process on each, for engines safe in parallel (piper, "
                    "espeak-ng); pyttsx3 uses one.")
 @voice_options
@@ -274,16 +275,13 @@ def render(ctx, sessions, render_all, jobs, engine, voice, rate, volume, pause_s
     loaded = [open_session(name) for name in names]
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
     voiced = _voiced(ctx, engine, voice, rate, volume)
-    if minutes is not None:  # a length that cannot fit fails before anything is made
-        for session in loaded:
-            plan(session, timing, voiced, minutes)
     # Every session's sentences in one go: worker processes start (and load a model) once.
     sentences = [s for session in loaded for s in build_timeline(session, timing, voiced.settings.rate).sentences()]
     missing = len({s for s in sentences if voiced.frames(s) is None})
     label = f"Preparing {loaded[0].id}" if len(loaded) == 1 else f"Preparing {len(loaded)} sessions"
     with _progress(missing, label) as progress:
         report = voiced.render_missing(sentences, progress, jobs)
-    if minutes is not None:  # with the clips' true lengths, the fit is checked once more
+    if minutes is not None:  # the fit needs the clips' true lengths
         for session in loaded:
             plan(session, timing, voiced, minutes)
     click.echo(f"{report.synthesized} clips synthesized, {report.cached} already cached.")

@@ -161,7 +161,7 @@ def test_a_render_worker_that_dies_or_hangs_is_replaced_and_its_sentence_made_ag
     made = {}
     for signum in (signal.SIGKILL, signal.SIGSTOP):  # a crash, then a hang
         made.clear()
-        for sentence, clip in clips_in_parallel("espeak-ng", VoiceSettings(), "gmw/en", sentences, 2, timeout=3):
+        for sentence, clip in clips_in_parallel("espeak-ng", VoiceSettings(), "gmw/en", sentences, 2, timeout=8):
             if not made:
                 victim = next(p for p in _render_workers() if p.is_alive())
                 os.kill(victim.pid, signum)
@@ -262,3 +262,22 @@ def test_play_makes_clips_ahead_in_a_worker_for_engines_safe_in_one(tmp_path, wr
     ahead.stop()
     assert not ahead.working() and not _render_workers()
     assert len(voiced.cache.entries()) < len(set(timeline.sentences()))
+
+
+@needs_espeak
+def test_stopping_part_way_kills_a_busy_worker_instead_of_waiting_for_its_clip():
+    import os
+    import signal
+
+    from player.speech.workers import _Worker
+
+    idle, busy = (_Worker(("espeak-ng", VoiceSettings(), "gmw/en", 1)) for _ in range(2))
+    busy.give("A sentence whose clip nobody will wait for.")
+    os.kill(busy.process.pid, signal.SIGSTOP)  # busy for good
+    started = time.monotonic()
+    for worker in (idle, busy):
+        worker.stop()
+    for worker in (idle, busy):
+        worker.reap(started + 10)
+    assert time.monotonic() - started < 5  # not the 10 s grace: the busy one was killed at once
+    assert idle.process.exitcode == 0 and busy.process.exitcode == -signal.SIGKILL

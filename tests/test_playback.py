@@ -225,9 +225,10 @@ def test_q_while_preparing_stops_without_waiting_for_the_speech(prepared, disk_a
     screen = io.StringIO()
     mixer = open_mixer("test")
     try:
-        player = playback._Player(timeline, voiced, mixer, Display(timeline, screen), Keys(), lambda *a: None,
-                                  prepared=lambda: True)
         started = time.monotonic()
+        # "still working" for 20 s at most, so that a player deaf to q fails here rather than hangs
+        player = playback._Player(timeline, voiced, mixer, Display(timeline, screen), Keys(), lambda *a: None,
+                                  prepared=lambda: time.monotonic() - started < 20)
         assert player.play(1) == 1  # stopped at step 1, as q says
         assert time.monotonic() - started < 5
     finally:

@@ -13,7 +13,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ import numpy as np
 
 from player.errors import SpeechError
 from player.speech import Voice, VoiceSettings, read_engine_clip, resolve_voice_in
-from player.speech.workers import SPAWN, spawning
+from player.speech.workers import SPAWN, ignore_ctrl_c, spawning
 
 SENTENCE_TIMEOUT_S = 30.0
 START_TIMEOUT_S = 30.0
@@ -189,7 +188,7 @@ class Pyttsx3Engine:
 
 def _worker_main(conn, settings: tuple | None) -> None:
     """Runs in the spawned worker: one pyttsx3 engine with fixed settings, one request at a time."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    ignore_ctrl_c()  # Ctrl-C is the parent's to handle
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     sys.stdout = open(os.devnull, "w")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -20,16 +21,36 @@ from player.errors import GuidedError, SpeechError
 SPAWN = multiprocessing.get_context("spawn")
 
 
+_spawning = threading.Lock()
+
+
 @contextlib.contextmanager
 def spawning() -> Iterator[None]:
     """spawn re-runs the parent's __main__ in each child unless told otherwise; our workers need
-    only their own modules, so __main__ is hidden while they start (scripts, stdin and -m alike)."""
-    main = sys.modules["__main__"]
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = main
+    only their own modules, so __main__ is hidden while they start (scripts, stdin and -m alike).
+
+    Ctrl-C is the parent's to handle: SIGINT is blocked while a child starts, and the child
+    inherits that, so a Ctrl-C during its start-up is not a traceback from the child. Each
+    worker ignores SIGINT, then unblocks it (see ignore_ctrl_c)."""
+    with _spawning:
+        main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        blocked = hasattr(signal, "pthread_sigmask")
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            sys.modules["__main__"] = main
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def ignore_ctrl_c() -> None:
+    """In a worker: SIGINT ignored (a Ctrl-C pending since start-up is dropped), then unblocked."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 CLIP_TIMEOUT_S = 60.0  # from handing a worker a sentence to its clip, start-up included
@@ -39,11 +60,9 @@ WORKER_NICENESS = 5
 def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int | None) -> None:
     """In each worker: one engine on `threads` cores (a Piper model is loaded once here, not
     per clip), and one sentence at a time; None ends it."""
-    import signal
-
+    ignore_ctrl_c()
     from player.speech import get_engine, make_clip
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)  # while playing, the player must never wait for the cores
     engine = None
@@ -60,16 +79,24 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int |
             clip = make_clip(engine, sentence, settings, voice_id)
         except Exception as exc:  # SpeechError and the like: the parent reports it in one line
             clip = str(exc) if isinstance(exc, GuidedError) else f"{type(exc).__name__}: {exc}"
-        conn.send((sentence, clip))
+        try:
+            conn.send((sentence, clip))
+        except OSError:  # the parent has gone: nobody is waiting for this clip
+            return
 
 
 class _Worker:
     def __init__(self, job: tuple):
         self.conn, child = SPAWN.Pipe()
         self.process = SPAWN.Process(target=_worker_main, args=(child, *job), daemon=True, name="guided-render")
-        with spawning():
-            self.process.start()
-        child.close()
+        try:
+            with spawning():
+                self.process.start()
+        except BaseException:
+            self.conn.close()
+            raise
+        finally:
+            child.close()
         self.sentence: str | None = None
         self.since = 0.0
 
@@ -81,12 +108,15 @@ class _Worker:
             pass
 
     def stop(self, kill: bool = False) -> None:
-        if not kill:
-            try:
+        """An idle worker is asked to end; a busy one (its clip no longer wanted) is killed."""
+        if kill or self.sentence is not None:
+            self.process.kill()
+        else:
+            with contextlib.suppress(OSError):
                 self.conn.send(None)
-            except OSError:
-                pass
-            self.process.join(2)
+
+    def reap(self, deadline: float) -> None:
+        self.process.join(max(0.0, deadline - time.monotonic()))
         if self.process.is_alive():
             self.process.kill()
             self.process.join(2)
@@ -104,8 +134,10 @@ def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list
     queue = deque(dict.fromkeys(sentences))
     failures: Counter[str] = Counter()
     job = (engine_name, settings, voice_id, threads)
-    workers = [_Worker(job) for _ in range(min(jobs, len(queue)))]
+    workers: list[_Worker] = []
     try:
+        for _ in range(min(jobs, len(queue))):
+            workers.append(_Worker(job))
         while (queue or any(w.sentence is not None for w in workers)) and not (stop and stop.is_set()):
             for worker in workers:
                 if worker.sentence is None and queue:
@@ -127,11 +159,17 @@ def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list
                           else f"stopped (exit code {worker.process.exitcode})")
                 failed = worker.sentence
                 worker.stop(kill=True)
-                workers[workers.index(worker)] = _Worker(job)
+                worker.reap(time.monotonic() + 2)
+                workers.remove(worker)
                 failures[failed] += 1
                 if failures[failed] > 1:
                     raise SpeechError(f"speech failed twice for {failed[:60]!r}: the worker process {reason}")
                 queue.appendleft(failed)
+                if not (stop and stop.is_set()):
+                    workers.append(_Worker(job))
     finally:
         for worker in workers:
             worker.stop()
+        deadline = time.monotonic() + 2
+        for worker in workers:
+            worker.reap(deadline)
