@@ -142,15 +142,21 @@ class VoicedCache:
         return samples
 
     def render_missing(
-        self, sentences: Iterable[str], progress: Callable[[int], None] = lambda n: None, jobs: int = 1
+        self,
+        sentences: Iterable[str],
+        progress: Callable[[int], None] = lambda n: None,
+        jobs: int = 1,
+        threads: int | None = 1,
+        stop: threading.Event | None = None,
     ) -> RenderReport:
         """Synthesize every sentence not yet cached (or damaged); count what was done.
         `progress(1)` is called for each clip synthesized.
 
-        Engines safe in worker processes (Piper, espeak-ng) speak in `jobs` of them, a core
-        each, supervised (see clips_in_parallel). Otherwise the engine speaks the next sentence
-        while a second thread checks, levels and stores the last one; a clip that fails its
-        check is made again with make_clip's own retry."""
+        Engines safe in worker processes (Piper, espeak-ng) speak in `jobs` of them, each on
+        `threads` cores (None: every core), supervised, until `stop` is set (see
+        clips_in_parallel). Otherwise the engine speaks the next sentence while a second thread
+        checks, levels and stores the last one; a clip that fails its check is made again with
+        make_clip's own retry."""
         unique = list(dict.fromkeys(sentences))
         todo = []
         for sentence in unique:
@@ -159,11 +165,9 @@ class VoicedCache:
             # checks it when it is played, and a damaged one is made again then.
             if self.cache.frames(key) is None:
                 todo.append(sentence)
-        if not todo:
-            pass
-        elif getattr(self.engine, "parallel_safe", False):
-            self._render_in_parallel(todo, progress, jobs)
-        else:
+        if todo and getattr(self.engine, "parallel_safe", False):
+            self._render_in_parallel(todo, progress, jobs, threads, stop)
+        elif todo:
             with self._speaking:
                 self._render_here(todo, progress)
         return RenderReport(len(todo), len(unique) - len(todo))
@@ -187,15 +191,21 @@ class VoicedCache:
             if sentence in unspoken:
                 progress(1)
 
-    def _render_in_parallel(self, todo: list[str], progress: Callable[[int], None], jobs: int) -> None:
+    def _render_in_parallel(self, todo: list[str], progress: Callable[[int], None], jobs: int,
+                            threads: int | None, stop: threading.Event | None) -> None:
         """Each worker process has its own engine and makes finished clips; stored here."""
         from player.speech.workers import clips_in_parallel
 
-        for sentence, clip in clips_in_parallel(self.engine.name, self.settings, self.voice_id, todo, jobs):
-            if isinstance(clip, str):
-                raise SpeechError(clip)
-            self.cache.store(self.key(sentence), clip)
-            progress(1)
+        clips = clips_in_parallel(self.engine.name, self.settings, self.voice_id, todo, jobs, threads=threads,
+                                  stop=stop)
+        try:
+            for sentence, clip in clips:
+                if isinstance(clip, str):
+                    raise SpeechError(clip)
+                self.cache.store(self.key(sentence), clip)
+                progress(1)
+        finally:
+            clips.close()  # the workers end here, whichever way the loop did
 
     def _finish(self, sentence: str, raw: np.ndarray) -> bool:
         """Check, level and store one synthesized clip; False if it is not fit to keep."""
@@ -224,8 +234,8 @@ class AheadOfTheListener:
 
     def _run(self, sentences: list[str]) -> None:
         try:
-            if getattr(self.voiced.engine, "parallel_safe", False):
-                self._in_a_worker([s for s in sentences if self.voiced.frames(s) is None])
+            if getattr(self.voiced.engine, "parallel_safe", False):  # one worker, every core
+                self.voiced.render_missing(sentences, jobs=1, threads=None, stop=self._stop)
                 return
             for sentence in sentences:
                 if self._stop.is_set():
@@ -235,22 +245,6 @@ class AheadOfTheListener:
             self.error = exc
         except Exception as exc:
             self.error = SpeechError(f"speech could not be made: {type(exc).__name__}: {exc}")
-
-    def _in_a_worker(self, sentences: list[str]) -> None:
-        from player.speech.workers import clips_in_parallel
-
-        if not sentences:
-            return
-        voiced = self.voiced
-        clips = clips_in_parallel(voiced.engine.name, voiced.settings, voiced.voice_id, sentences, 1, threads=None,
-                                  stop=self._stop)
-        try:
-            for sentence, clip in clips:
-                if isinstance(clip, str):
-                    raise SpeechError(clip)
-                voiced.cache.store(voiced.key(sentence), clip)
-        finally:
-            clips.close()  # the worker ends here, whichever way the loop did
 
     def working(self) -> bool:
         """True while clips are still being made; raises what stopped them, if anything did."""
@@ -285,20 +279,6 @@ def start_ahead(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) ->
         ahead.stop()
         raise
     return ahead
-
-
-def render_timeline(
-    session: Session,
-    timing: TimingOptions,
-    voiced: VoicedCache,
-    progress: Callable[[int], None] = lambda n: None,
-    minutes: float | None = None,
-    jobs: int = 1,
-) -> tuple[Timeline, RenderReport]:
-    """Synthesize what the session needs, then plan it with the clips' exact lengths."""
-    estimate = build_timeline(session, timing, voiced.settings.rate)
-    report = voiced.render_missing(estimate.sentences(), progress, jobs)
-    return plan(session, timing, voiced, minutes), report
 
 
 def plan(session: Session, timing: TimingOptions, voiced: VoicedCache, minutes: float | None = None) -> Timeline:

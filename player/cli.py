@@ -14,7 +14,7 @@ import click
 
 from player import __version__
 from player.ambience import Ambience, ambience_loop
-from player.cache import ClipCache, VoicedCache, plan, render_timeline, start_ahead
+from player.cache import ClipCache, RenderReport, VoicedCache, plan, start_ahead
 from player.display import clock
 from player.errors import GuidedError, ScriptError
 from player.export import check_captions_target, check_target, export_session, write_playlist, write_text
@@ -116,12 +116,20 @@ def _progress(total: int, label: str):
         yield bar.update
 
 
-def _prepare(voiced: VoicedCache, session, timing, minutes=None, jobs: int = CORES):
-    """Render missing clips (with a progress bar on a terminal) and return the exact timeline."""
-    sentences = build_timeline(session, timing, voiced.settings.rate).sentences()
-    missing = sum(1 for s in sentences if voiced.frames(s) is None)
-    with _progress(missing, f"Preparing {session.id}") as progress:
-        return render_timeline(session, timing, voiced, progress, minutes, jobs)
+def _render(voiced: VoicedCache, sessions: list, timing, jobs: int = CORES) -> RenderReport:
+    """Render the clips the sessions miss, all in one go (worker processes start, and load a
+    model, once), with a progress bar on a terminal."""
+    sentences = [s for session in sessions for s in build_timeline(session, timing, voiced.settings.rate).sentences()]
+    missing = len({s for s in sentences if voiced.frames(s) is None})
+    label = f"Preparing {sessions[0].id}" if len(sessions) == 1 else f"Preparing {len(sessions)} sessions"
+    with _progress(missing, label) as progress:
+        return voiced.render_missing(sentences, progress, jobs)
+
+
+def _prepare(voiced: VoicedCache, session, timing, minutes=None):
+    """Render missing clips and return the timeline with their exact lengths."""
+    _render(voiced, [session], timing)
+    return plan(session, timing, voiced, minutes)
 
 
 @click.group(cls=GuidedGroup, context_settings=CONTEXT)
@@ -275,12 +283,7 @@ def render(ctx, sessions, render_all, jobs, engine, voice, rate, volume, pause_s
     loaded = [open_session(name) for name in names]
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
     voiced = _voiced(ctx, engine, voice, rate, volume)
-    # Every session's sentences in one go: worker processes start (and load a model) once.
-    sentences = [s for session in loaded for s in build_timeline(session, timing, voiced.settings.rate).sentences()]
-    missing = len({s for s in sentences if voiced.frames(s) is None})
-    label = f"Preparing {loaded[0].id}" if len(loaded) == 1 else f"Preparing {len(loaded)} sessions"
-    with _progress(missing, label) as progress:
-        report = voiced.render_missing(sentences, progress, jobs)
+    report = _render(voiced, loaded, timing, jobs)
     if minutes is not None:  # the fit needs the clips' true lengths
         for session in loaded:
             plan(session, timing, voiced, minutes)
@@ -324,7 +327,7 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
     voiced = _voiced(ctx, engine, voice, rate, volume)
     timing = _timing(pause_scale, partner_a, partner_b, minutes)
     if minutes is not None:  # fitting the length needs every clip's true length first
-        timeline, _ = _prepare(voiced, loaded, timing, minutes)
+        timeline = _prepare(voiced, loaded, timing, minutes)
     else:  # the rest is made while it plays
         timeline = plan(loaded, timing, voiced)
     start_step = 1
@@ -471,7 +474,7 @@ def _export_one(voiced, loaded, timing, minutes, output: Path, captions: Path | 
     check_target(output)
     if captions is not None:
         check_captions_target(captions)
-    timeline, _ = _prepare(voiced, loaded, timing, minutes)
+    timeline = _prepare(voiced, loaded, timing, minutes)
     ambience = Ambience(bed, timeline.length) if bed is not None else None
     with _progress(timeline.length, f"Exporting {loaded.id}") as progress:
         result = export_session(timeline, voiced, output, progress, captions, ambience)

@@ -79,14 +79,15 @@ def fake_engine(monkeypatch):
 @pytest.fixture
 def fake_session(tmp_path, write_script):
     """Plan a script with the fake engine, its clips rendered: returns (timeline, voiced)."""
-    from player.cache import ClipCache, VoicedCache, render_timeline
+    from player.cache import ClipCache, VoicedCache, plan
     from player.script import load_session
-    from player.timeline import TimingOptions
+    from player.timeline import TimingOptions, build_timeline
 
     def prepare(text: str, **options):
         voiced = VoicedCache(ClipCache(tmp_path / "clips"), FakeEngine(), VoiceSettings())
-        timeline, _ = render_timeline(load_session(write_script(text)), TimingOptions(**options), voiced)
-        return timeline, voiced
+        session, timing = load_session(write_script(text)), TimingOptions(**options)
+        voiced.render_missing(build_timeline(session, timing, voiced.settings.rate).sentences())
+        return plan(session, timing, voiced), voiced
 
     return prepare
 
