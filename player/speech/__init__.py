@@ -6,6 +6,9 @@ beside the default pyttsx3 one without touching the rest of the pipeline.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -83,6 +86,33 @@ def get_engine(name: str = "pyttsx3", state_dir: Path | None = None, threads: in
 
         return PiperEngine(threads, state_dir)
     raise SpeechError(f"unknown speech engine '{name}' (available: {', '.join(ENGINES)})")
+
+
+def recall(path: Path | None) -> dict | None:
+    """What an engine remembered at `path` on an earlier run (see `remember`); None if nothing
+    readable is there."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (AttributeError, OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) else None
+
+
+def remember(path: Path | None, record: dict) -> None:
+    """Keep `record` at `path` as JSON, written atomically, for the next run. It only saves
+    time: if it cannot be written, the engine finds the same out again next time."""
+    if path is None:
+        return
+    temp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(record, f)
+        os.replace(temp, path)
+    except OSError:
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
 
 
 def resolve_voice_in(voices: list[Voice], voice: str) -> str:

