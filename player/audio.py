@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from player.ambience import Ambience
-from player.cache import VoicedCache
+if TYPE_CHECKING:
+    from player.ambience import Ambience
+    from player.cache import VoicedCache
 from player.timeline import (
     BELL_S,
     CUE_S,
@@ -47,7 +49,7 @@ BELLS = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def bell(which: str) -> np.ndarray:
     """The bell's samples (int16): a soft attack, a natural decay, and a fade to true zero."""
     tone = BELLS[which]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from player.cache import VoicedCache
+from player.errors import ExportError
 from player.timeline import SAMPLE_RATE, SENTENCE_GAP_S, Event, Timeline, seconds_to_samples
 
 CAPTION_FORMATS = (".vtt", ".srt")
@@ -57,7 +58,8 @@ def spoken_length(seconds: float) -> str:
     return " ".join(parts)
 
 
-def _stamp(samples: int, decimal: str) -> str:
+def timestamp(samples: int, decimal: str = ".") -> str:
+    """`HH:MM:SS.mmm` (SRT: a comma before the milliseconds), as captions and chapters write it."""
     millis = round(samples * 1000 / SAMPLE_RATE)
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
@@ -68,14 +70,14 @@ def _stamp(samples: int, decimal: str) -> str:
 def render_captions(cues: list[Cue], suffix: str) -> str:
     """The text of a .vtt or .srt file."""
     if suffix == ".vtt":
-        blocks = ["WEBVTT"] + [f"{_stamp(c.start, '.')} --> {_stamp(c.end, '.')}\n{c.text}" for c in cues]
+        blocks = ["WEBVTT"] + [f"{timestamp(c.start)} --> {timestamp(c.end)}\n{c.text}" for c in cues]
     else:
-        blocks = [f"{i}\n{_stamp(c.start, ',')} --> {_stamp(c.end, ',')}\n{c.text}" for i, c in enumerate(cues, 1)]
+        blocks = [f"{i}\n{timestamp(c.start, ',')} --> {timestamp(c.end, ',')}\n{c.text}" for i, c in enumerate(cues, 1)]
     return "\n\n".join(blocks) + "\n"
 
 
 def caption_format(path: Path) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in CAPTION_FORMATS:
-        raise ValueError(f"captions are written as {' or '.join(CAPTION_FORMATS)}, not '{suffix or path.name}'")
+        raise ExportError(f"captions are written as {' or '.join(CAPTION_FORMATS)}, not '{suffix or path.name}'")
     return suffix

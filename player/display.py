@@ -4,8 +4,12 @@ terminal a countdown during silences with the step and the time left."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-from player.timeline import SAMPLE_RATE, Event, Timeline, seconds_to_samples
+from player.limits import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from player.timeline import Event, Timeline
 
 BAR_WIDTH = 20
 KEYS_HELP = "space pause/resume · n next step · b back to the step's start · + 30 s more silence · q quit · ? keys"
@@ -75,7 +79,7 @@ class Display:
     def extended(self, event: Event, seconds: float) -> None:
         """+ added time to the silence being counted down."""
         if self._countdown is event:
-            self._extra += seconds_to_samples(seconds)
+            self._extra += round(seconds * SAMPLE_RATE)
         self._shown_remaining = None
         if not self.tty:
             self._line(f"[{clock(seconds)} more]")
@@ -111,3 +115,82 @@ def clock(seconds: float) -> str:
     """m:ss, e.g. 12:05."""
     seconds = round(seconds)
     return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def timeline_lines(timeline: Timeline) -> list[str]:
+    """`guided show`: the title, then every event with its time and script line."""
+    session = timeline.session
+    kind = "estimated" if timeline.estimated else "exact"
+    lines = [f"{session.title} ({session.mode}, {clock(timeline.duration_s)}, {kind})"]
+    for event in timeline.events:
+        when = f"{clock(event.start_s):>5}  L{event.line:<4}"
+        if event.kind == "section":
+            lines.append(f"\n{when}  ── {event.text} ──")
+        elif event.kind == "say":
+            lines.append(f"{when}  say      {event.text}")
+        elif event.kind == "bell":
+            lines.append(f"{when}  bell     {event.bell}")
+        else:
+            cues = f" (soft cue at {clock(event.cues[0] / SAMPLE_RATE)})" if event.cues else ""
+            lines.append(f"{when}  silence  {event.purpose} {event.duration_s:.1f}s{cues}")
+    return lines
+
+
+def history_lines(report) -> list[str]:
+    """`guided history`: a line per play, the summary, and the calendar (an app.HistoryReport)."""
+    from datetime import datetime
+
+    plays, summary, calendar = report.plays, report.summary, report.calendar
+    lines = [] if plays else ["No plays yet. Start with: guided play arriving"]
+    for p in plays:
+        when = datetime.fromisoformat(p.started_at).astimezone().strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{when}  {p.status:<9}  {clock(p.seconds_listened):>6}  "
+                     f"step {p.last_step}/{p.total_steps}  {p.title}")
+    days = summary["streak_days"]
+    lines.append(f"\nSessions completed: {summary['completed']} · minutes this week: "
+                 f"{summary['minutes_this_week']:g} · current streak: {days} day{'s' if days != 1 else ''}\n")
+    return lines + calendar
+
+
+def description_lines(found) -> list[str]:
+    """`guided show`: the timeline, then what a text script left unspoken or could not place."""
+    lines = timeline_lines(found.timeline)
+    if found.script.notes:
+        lines.append("\nNot spoken (stage directions):")
+        lines += [f"  L{note.line:<4}  {note.message}" for note in found.script.notes]
+    if found.script.warnings:
+        lines.append("\nWarnings (--strict makes these errors):")
+        lines += [f"  L{warning.line:<4}  {warning.message}" for warning in found.script.warnings]
+    return lines
+
+
+def session_lines(rows) -> list[str]:
+    """`guided list`: id, mode, minutes and title, in columns."""
+    width = max((len(r.id) for r in rows), default=2)
+    return [f"{r.id:<{width}}  {r.mode:<6}  {r.minutes:>5.1f} min  {r.title}" for r in rows]
+
+
+def voice_lines(found) -> list[str]:
+    width = max((len(v.id) for v in found), default=2)
+    return [f"{v.id:<{width}}  {v.name}  ({', '.join(v.languages)})" for v in found]
+
+
+def play_start_lines(at, interactive: bool) -> list[str]:
+    """What `guided play` says as sound begins (an app.PlayStart)."""
+    about = "about " if at.estimated else ""
+    lines = [f"{at.title} · {about}{clock(at.duration_s)} · {KEYS_HELP if interactive else 'Ctrl-C stops'}"]
+    if at.start_step > 1:
+        lines.append(f"Starting at step {at.start_step} of {at.step_count}.")
+    return lines
+
+
+def play_end_line(result, name: str) -> str:
+    if result.stopped_at is None:
+        return "\nThe session has ended."
+    return (f"\nStopped at step {result.stopped_at} of {result.step_count}. "
+            f"To go on later: guided play {name} --resume")
+
+
+def export_line(result, captions=None) -> str:
+    return (f"Wrote {result.path} ({clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)"
+            + (f" and {captions}" if captions else ""))

@@ -43,3 +43,36 @@ class AudioDeviceError(GuidedError):
 
 class ExportError(GuidedError):
     """An export could not be written."""
+
+
+class CacheError(GuidedError):
+    """The clip cache folder cannot be used."""
+
+
+class FitError(GuidedError):
+    """A length a session cannot be fitted to (--minutes)."""
+
+
+class BadName(GuidedError):
+    """A partner name that cannot be shown or spoken."""
+
+
+class HistoryUnavailable(GuidedError):
+    """The history database cannot be used just now (locked, damaged, unwritable)."""
+
+
+class NothingToResume(GuidedError):
+    """--resume with no stopped play of that session in the history."""
+
+
+class AmbienceError(GuidedError):
+    """An ambience file that cannot be used."""
+
+
+class UsageProblem(GuidedError):
+    """Options that do not go together, or name nothing there is; the CLI reports it as a
+    usage error (exit 2)."""
+
+
+class StartNotFound(UsageProblem):
+    """A --from that names no step or section of the session."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,12 @@ from pathlib import Path
 import soundfile
 
 from player.ambience import Ambience
+from player.atomic import replacing, write_failure
 from player.audio import timeline_chunks
 from player.cache import VoicedCache
-from player.captions import caption_cues, caption_format, render_captions
+from player.captions import caption_cues, caption_format, render_captions, timestamp
 from player.errors import ExportError
-from player.timeline import SAMPLE_RATE, Timeline
+from player.timeline import SAMPLE_RATE, Timeline, seconds_to_samples
 
 # suffix: (libsndfile format, subtype)
 FORMATS = {
@@ -75,22 +75,13 @@ def check_target(target: Path, kinds: tuple[str, ...] = tuple(FORMATS), what: st
 
 
 @contextlib.contextmanager
-def replacing(target: Path) -> Iterator[Path]:
-    """A temp path beside `target`, renamed over it only if the block succeeds."""
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
+def writing(target: Path) -> Iterator[Path]:
+    """atomic.replacing for an export: what goes wrong is one line naming the file."""
     try:
-        yield Path(temp)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
+        with replacing(target) as temp:
+            yield temp
     except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise ExportError(f"the disk is full: {target} was not written; free some space and try again") from None
-        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        raise ExportError(write_failure(exc, target)) from None
 
 
 def export_session(
@@ -109,7 +100,7 @@ def export_session(
         check_captions_target(Path(captions))
     format_, subtype = FORMATS[target.suffix.lower()]
     session = timeline.session
-    with replacing(target) as temp:
+    with writing(target) as temp:
         try:
             with soundfile.SoundFile(temp, "w", SAMPLE_RATE, 1, subtype, format=format_) as sound:
                 if format_ == "WAV":  # RIFF INFO; the other formats are tagged below
@@ -130,10 +121,7 @@ def export_session(
 
 
 def check_captions_target(path: Path) -> None:
-    try:
-        caption_format(path)
-    except ValueError as exc:
-        raise ExportError(str(exc)) from None
+    caption_format(path)
     check_target(path, kinds=(path.suffix.lower(),), what="write captions")
 
 
@@ -173,10 +161,7 @@ def _tag_vorbis(path: Path, timeline: Timeline) -> None:
     audio.update({"TITLE": session.title, "ARTIST": ARTIST, "ALBUM": ALBUM, "GENRE": GENRE,
                   "COMMENT": session.summary})
     for i, chapter in enumerate(chapters(timeline), 1):
-        millis = round(chapter.start_s * 1000)
-        hours, rest = divmod(millis, 3_600_000)
-        stamp = f"{hours:02d}:{rest // 60_000:02d}:{rest % 60_000 // 1000:02d}.{rest % 1000:03d}"
-        audio[f"CHAPTER{i:03d}"] = stamp
+        audio[f"CHAPTER{i:03d}"] = timestamp(seconds_to_samples(chapter.start_s))
         audio[f"CHAPTER{i:03d}NAME"] = chapter.title
     audio.save()
 
@@ -193,5 +178,5 @@ def write_playlist(folder: Path, entries: list[tuple[Path, str, float]]) -> Path
 
 def write_text(path: Path, text: str) -> None:
     """Write a text file atomically (temp file beside it, then rename)."""
-    with replacing(Path(path)) as temp:
+    with writing(Path(path)) as temp:
         temp.write_text(text, encoding="utf-8")

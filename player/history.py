@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from player.errors import GuidedError
+from player.errors import HistoryUnavailable, NothingToResume
 from player.paths import home_dir
 
 BUSY_TIMEOUT_MS = 2000
@@ -44,10 +44,6 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
 )
 if len({name for name, _ in MIGRATIONS}) != len(MIGRATIONS):
     raise RuntimeError("migration names must be unique")
-
-
-class HistoryUnavailable(GuidedError):
-    """The history database cannot be used just now (locked, damaged, unwritable)."""
 
 
 def history_path() -> Path:
@@ -181,6 +177,18 @@ class History:
             "calendar_from": first.isoformat(),
         }
 
+    @classmethod
+    def open_or_warn(cls, warn: Callable[[str], None], purpose: str | None = None) -> History | None:
+        """The history, or None with one warning when it cannot be used: a session plays on
+        without recording. To resume, it is needed: then the one thing said is why not."""
+        try:
+            return cls()
+        except HistoryUnavailable as exc:
+            if purpose == "resume":
+                raise HistoryUnavailable(f"cannot resume: {exc}") from None
+            warn(f"{exc}; playing without recording")
+            return None
+
     def close(self) -> None:
         self.db.close()
 
@@ -259,7 +267,7 @@ def resume_step(history: History | None, session_id: str, hash_: str, total_step
         raise HistoryUnavailable(f"cannot resume {session_id}: practice history is unavailable")
     last = history.latest_stopped(session_id)
     if last is None:
-        raise HistoryUnavailable(f"no stopped play of '{session_id}' to resume (see 'guided history')")
+        raise NothingToResume(f"no stopped play of '{session_id}' to resume (see 'guided history')")
     step = min(max(last.last_step, 1), total_steps)
     if last.script_hash != hash_:
         warn(f"{session_id} has changed since that play; resuming at step {step} anyway")

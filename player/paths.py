@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "guided-player"
 PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKOUT_DIR = PACKAGE_DIR.parent
@@ -31,6 +29,8 @@ def cache_dir(override: str | os.PathLike | None = None) -> Path:
         return Path(chosen).expanduser()
     if in_checkout():
         return CHECKOUT_DIR / "audio_cache"
+    import platformdirs  # only here: most runs never need it
+
     return Path(platformdirs.user_cache_dir(APP_NAME)) / "clips"
 
 
@@ -39,4 +39,6 @@ def home_dir() -> Path:
     chosen = os.environ.get("GUIDED_HOME")
     if chosen:
         return Path(chosen).expanduser()
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP_NAME))

@@ -23,6 +23,7 @@ from player.audio import bell, event_chunks
 from player.cache import VoicedCache
 from player.display import Display
 from player.errors import AudioDeviceError
+from player.prefetch import AheadOfTheListener
 from player.timeline import (
     SAMPLE_RATE,
     Event,
@@ -60,6 +61,10 @@ def open_mixer(session_id: str, driver: str | None = None):
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     if driver:
         os.environ["SDL_AUDIODRIVER"] = driver
+    if os.environ.get("SDL_AUDIODRIVER") == "disk" and not os.environ.get("SDL_DISKAUDIOFILE"):
+        # SDL would write what is played to ./sdlaudio.raw, wherever guided was started.
+        raise AudioDeviceError("the disk audio driver writes what is played to a file: name it with "
+                               "SDL_DISKAUDIOFILE=/path/to/out.raw")
     import pygame.mixer
 
     try:
@@ -125,13 +130,12 @@ def play_timeline(
     start_step: int = 1,
     on_step: Callable[[int, float], None] = lambda step, listened_s: None,
     ambience: Ambience | None = None,
-    prepared: Callable[[], bool] | None = None,
+    ahead: AheadOfTheListener | None = None,
 ) -> int | None:
     """Play the events from `start_step` on through `mixer` (from open_mixer; closed when done);
     return None at the end, or the step where the listener quit. `on_step(step, seconds listened)` is called as each step begins, and once
-    more as playback ends, however it ends. Clips may still be in the making (see
-    AheadOfTheListener): `prepared()` is True while they are, and raises if making them failed;
-    a passage waits for its clips meanwhile, and makes any still missing afterwards.
+    more as playback ends, however it ends. Clips may still be in the making by `ahead`: a
+    passage waits for its clips meanwhile (and for `ahead` to make any still missing after).
 
     `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
     for a key instead of their fallback silence. SIGTERM stops playback like Ctrl-C."""
@@ -142,7 +146,7 @@ def play_timeline(
     player = None
     try:
         with Keys(interactive) as keys:
-            player = _Player(timeline, voiced, mixer, display, keys, on_step, ambience, prepared)
+            player = _Player(timeline, voiced, mixer, display, keys, on_step, ambience, ahead)
             return player.play(start_step)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -168,7 +172,7 @@ class _KeyWhilePreparing(Exception):
 class _Player:
     """Streams a timeline to one mixer channel and follows the listener's keys."""
 
-    def __init__(self, timeline, voiced, mixer, display, keys, on_step, ambience=None, prepared=None):
+    def __init__(self, timeline, voiced, mixer, display, keys, on_step, ambience=None, ahead=None):
         self.timeline, self.voiced, self.mixer, self.ambience = timeline, voiced, mixer, ambience
         self.display, self.keys, self.on_step = display, keys, on_step
         self.channel = mixer.Channel(0)
@@ -176,7 +180,7 @@ class _Player:
         self.step = 0
         self.extra = 0  # samples of silence added with +, still to play
         self.marks: list = []
-        self.prepared = prepared  # True while clips are being made elsewhere; raises if that failed
+        self.ahead = ahead  # makes the clips, while this plays them
 
     def play(self, start_step: int) -> int | None:
         events = self.timeline.events
@@ -241,15 +245,15 @@ class _Player:
         lengths = [self.voiced.frames(s) for s in event.sentences]
         if None in lengths:
             self.display.preparing()
-            # Wait for the background maker while it works; if it is not working (never
-            # started, finished, or a clip went missing since), make the clips here.
-            while None in lengths and self.prepared is not None and self.prepared():
+            # Wait for the background maker while it works; once it is done (or if a clip went
+            # missing since), it makes what is still missing.
+            while None in lengths and self.ahead is not None and self.ahead.working():
                 if key := self._key_or_none(("n", "b", "q")):  # no need to wait to leave
                     raise _KeyWhilePreparing(key)
                 time.sleep(0.02)
                 lengths = [self.voiced.frames(s) for s in event.sentences]
-            if None in lengths:
-                self.voiced.render_missing(list(event.sentences))
+            if None in lengths and self.ahead is not None:
+                self.ahead.make_now(list(event.sentences))
                 lengths = [self.voiced.frames(s) for s in event.sentences]
         return replace(event, length=passage_length(lengths))
 

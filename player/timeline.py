@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from player.errors import GuidedError
+from player.errors import BadName, FitError, StartNotFound
+from player.limits import DEFAULT_NAMES, MAX_NAME, PAUSE_SCALE_RANGE, SAMPLE_RATE
 from player.script import INLINE_BREAK, Session, Step
 
-SAMPLE_RATE = 22050
 SENTENCE_GAP_S = 0.4  # between sentences of one passage: a breath
 PASSAGE_TAIL_S = 0.6  # after a spoken passage, before whatever comes next
 BELL_S = {"soft": 4.0, "end": 7.0}  # a bell event lasts until its sound has died away
 CUE_S = 2.0  # the soft cue inside a long talk silence
 TALK_CUE_BEFORE_END_S = 60.0
 MAX_SENTENCE_CHARS = 400  # longer sentences are split at commas, then words
-DEFAULT_NAMES = ("Partner A", "Partner B")
-PAUSE_SCALE_RANGE = (0.05, 5.0)
-MAX_NAME = 40
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 _PLACEHOLDER = re.compile(r"\{(a|b|speaker|listener)\}")
@@ -34,12 +31,12 @@ def seconds_to_samples(seconds: float) -> int:
 
 
 def check_name(name: str) -> str:
-    """A partner name: 1–40 printable characters. Raises ValueError with the reason."""
+    """A partner name: 1–40 printable characters. Raises BadName with the reason."""
     name = name.strip()
     if not 1 <= len(name) <= MAX_NAME:
-        raise ValueError(f"a name is 1 to {MAX_NAME} characters, not {len(name)}")
+        raise BadName(f"a name is 1 to {MAX_NAME} characters, not {len(name)}")
     if not name.isprintable():
-        raise ValueError("a name may only hold printable characters")
+        raise BadName("a name may only hold printable characters")
     return name
 
 
@@ -304,10 +301,6 @@ def _spoken(text: str, roles: dict[str, str], scale: float, sentence_length) -> 
             position = match.end()
 
 
-class FitError(GuidedError):
-    """A length a session cannot be fitted to."""
-
-
 def fit_pause_scale(timeline: Timeline, minutes: float) -> float:
     """The pause scale that makes `timeline` (planned at pause scale 1) last `minutes`.
     Speech and bells keep their length; only timed silences stretch or shrink."""
@@ -329,11 +322,22 @@ def find_start(timeline: Timeline, where: str) -> int:
     if where.strip().isdigit():
         step = int(where)
         if not 1 <= step <= timeline.step_count:
-            raise ValueError(f"there is no step {step}: {timeline.session.id} has {timeline.step_count} steps")
+            raise StartNotFound(f"--from: there is no step {step}: {timeline.session.id} has {timeline.step_count} steps")
         return step
     sections = [e for e in timeline.events if e.kind == "section"]
     for event in sections:
         if event.text.lower() == where.strip().lower():
             return event.step
     names = ", ".join(dict.fromkeys(e.text for e in sections)) or "none"
-    raise ValueError(f"no step or section '{where}' in {timeline.session.id} (sections: {names})")
+    raise StartNotFound(f"--from: no step or section '{where}' in {timeline.session.id} (sections: {names})")
+
+
+def plan(session: Session, timing: TimingOptions, rate: int, frames: Callable[[str], int | None] | None = None,
+         minutes: float | None = None) -> Timeline:
+    """The timeline with each clip's exact length where `frames(sentence)` knows it (the cache),
+    estimated elsewhere; with `minutes`, its silences scaled so that it lasts that long."""
+    frames = frames or (lambda sentence: None)
+    if minutes is not None:
+        natural = build_timeline(session, replace(timing, pause_scale=1.0), rate, frames)
+        timing = replace(timing, pause_scale=fit_pause_scale(natural, minutes))
+    return build_timeline(session, timing, rate, frames)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from player.timeline import SAMPLE_RATE
+from player.limits import SAMPLE_RATE
 
 
 class ClipFileError(Exception):
@@ -29,7 +29,7 @@ def read_clip(path: Path) -> np.ndarray:
     except (wave.Error, EOFError, OSError) as exc:
         if path.suffix == ".wav" and not _looks_foreign(path):
             raise ClipFileError(f"{path.name}: {exc}") from None
-    return _convert(path)
+    return decode_audio(path)
 
 
 def clip_frames(path: Path) -> int | None:
@@ -61,20 +61,21 @@ def _looks_foreign(path: Path) -> bool:
     return not (head[:4] == b"RIFF" and head[8:12] == b"WAVE")
 
 
-def audio_segment_class():
-    """pydub's AudioSegment, imported without the warnings pydub prints at import (a missing
-    ffmpeg is reported where it matters, as one clear line)."""
-    with warnings.catch_warnings():
+def decode_audio(path: Path) -> np.ndarray:
+    """Any audio file ffmpeg reads, through pydub, as mono int16 samples at SAMPLE_RATE;
+    ClipFileError with one line saying why not (a missing ffmpeg named as such)."""
+    with warnings.catch_warnings():  # pydub warns at import when ffmpeg is missing: said below instead
         warnings.simplefilter("ignore")
         from pydub import AudioSegment
-    return AudioSegment
-
-
-def _convert(path: Path) -> np.ndarray:
-    AudioSegment = audio_segment_class()
     try:
         segment = AudioSegment.from_file(str(path))
+    except FileNotFoundError as exc:
+        if "ffmpeg" in str(exc) or "ffprobe" in str(exc):
+            raise ClipFileError(f"cannot read {path}: reading this format needs ffmpeg "
+                                "(sudo apt-get install ffmpeg)") from None
+        raise ClipFileError(f"no audio file at {path}") from None
     except Exception as exc:
-        raise ClipFileError(f"{path.name}: cannot decode ({exc})") from None
+        said = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise ClipFileError(f"cannot read {path} as audio ({said})") from None
     segment = segment.set_channels(1).set_frame_rate(SAMPLE_RATE).set_sample_width(2)
     return np.frombuffer(segment.raw_data, dtype="<i2").copy()

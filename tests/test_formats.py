@@ -132,7 +132,7 @@ def test_an_interrupted_export_leaves_nothing(prepared, tmp_path, monkeypatch, s
 
 
 def test_the_limiter_keeps_every_peak_under_its_ceiling_without_touching_the_rest():
-    from player.speech import limit_peaks
+    from player.speech.clips import limit_peaks
 
     rng = np.random.default_rng(7)
     loud = rng.normal(0, 0.5, 40_000)
@@ -164,16 +164,18 @@ def test_a_real_export_is_at_spoken_word_loudness_with_true_peaks_under_minus_on
 
 @needs_espeak
 def test_real_clips_are_within_one_lu_of_each_other(tmp_path):
-    from player.library import open_session
-    from player.speech import clip_loudness, get_engine
+    from player.library import find_script, load_script
+    from player.speech import get_engine
+    from player.speech.clips import clip_loudness
+    from player.speech.render import render_missing
     from player.timeline import build_timeline
     from player.wavfile import read_clip
 
     engine = get_engine("pyttsx3")
     try:
         voiced = VoicedCache(ClipCache(tmp_path / "clips"), engine, VoiceSettings())
-        session = open_session("what-emotional-intimacy-is")
-        voiced.render_missing(build_timeline(session, TimingOptions(), 150).sentences())
+        session = load_script(find_script("what-emotional-intimacy-is")).session
+        render_missing(voiced, build_timeline(session, TimingOptions(), 150).sentences())
     finally:
         engine.close()
     levels = np.array([clip_loudness(read_clip(p).astype(float) / 32768) for p in (tmp_path / "clips").rglob("*.wav")])
@@ -204,7 +206,7 @@ def test_our_loudness_meter_matches_pyloudnorm_on_speech_noise_and_silence(tmp_p
 
 def test_making_a_clip_does_not_import_scipy():
     """scipy.signal takes about 0.75 s to import: on a cold cache that was the wait for the first word."""
-    code = ("import sys, numpy as np; from player.speech import condition_clip\n"
+    code = ("import sys, numpy as np; from player.speech.clips import condition_clip\n"
             "t = np.arange(44100) / 22050; condition_clip((np.sin(t * 900) * 20000).astype(np.int16))\n"
             "print('scipy' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from conftest import GUIDED, run_env
 
 from player.cli import cli
-from player.history import MIGRATIONS, History, HistoryUnavailable, calendar_lines, recording
+from player.errors import HistoryUnavailable
+from player.history import MIGRATIONS, History, calendar_lines, recording
 
 
 @pytest.fixture
@@ -133,6 +134,7 @@ steps:
 """
 
 
+@pytest.mark.slow
 def test_from_a_section_and_a_damaged_history_does_not_stop_play(tmp_path, write_script):
     script = write_script(SCRIPT)
     (tmp_path / "home").mkdir()
@@ -147,6 +149,7 @@ def test_from_a_section_and_a_damaged_history_does_not_stop_play(tmp_path, write
     assert (tmp_path / "home" / "history.sqlite3").read_bytes() == b"this is not a database" * 10
 
 
+@pytest.mark.slow
 def test_resume_continues_where_a_play_stopped(tmp_path, write_script):
     script = write_script(SCRIPT)
     store = History(tmp_path / "home" / "history.sqlite3")
@@ -165,6 +168,7 @@ def test_resume_continues_where_a_play_stopped(tmp_path, write_script):
     assert nothing.stderr == "Error: no stopped play of 'other' to resume (see 'guided history')\n"
 
 
+@pytest.mark.slow
 def test_sigterm_saves_the_position(tmp_path, write_script):
     import signal
     import time
@@ -185,6 +189,7 @@ def test_sigterm_saves_the_position(tmp_path, write_script):
     store.close()
 
 
+@pytest.mark.slow
 def test_resume_with_nothing_to_resume_fails_before_the_device_is_opened(tmp_path, write_script):
     script = write_script(SCRIPT)
     result = play(tmp_path, str(script), "--resume", SDL_AUDIODRIVER="no-such-driver")

@@ -12,11 +12,11 @@ import threading
 import time
 
 import numpy as np
-from conftest import GUIDED, needs_espeak, run_env
+from conftest import ESPEAK_MARKS, GUIDED, run_env
 
 from player.timeline import SAMPLE_RATE
 
-pytestmark = needs_espeak
+pytestmark = ESPEAK_MARKS
 
 SCRIPT = """
 title: Keys

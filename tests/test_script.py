@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from player.errors import ScriptError, SessionNotFound
-from player.library import resolve_session
+from player.library import find_script
 from player.script import load_session, parse_duration
 
 GOOD = """
@@ -236,14 +236,14 @@ def test_a_bom_is_accepted(tmp_path):
 
 def test_unknown_session_name():
     with pytest.raises(SessionNotFound) as info:
-        resolve_session("no-such-thing")
+        find_script("no-such-thing")
     assert str(info.value) == "no session named 'no-such-thing' (see 'guided list')"
 
 
 def test_bundled_ids_and_paths_resolve(write_script):
-    assert resolve_session("arriving").name == "arriving.yaml"
+    assert find_script("arriving").name == "arriving.yaml"
     path = write_script(GOOD)
-    assert resolve_session(str(path)) == path
+    assert find_script(str(path)) == path
 
 
 @pytest.mark.parametrize("value", ["-5", "nan", "inf", "3601"])

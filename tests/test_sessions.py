@@ -7,11 +7,12 @@ import re
 import pytest
 from conftest import REFERENCE, needs_espeak
 
-from player.cache import ClipCache, VoicedCache, plan
+from player.cache import ClipCache, VoicedCache
 from player.library import bundled_paths
 from player.script import load_session
 from player.speech import VoiceSettings, get_engine
-from player.timeline import TimingOptions, build_timeline, play_steps
+from player.speech.render import render_missing
+from player.timeline import TimingOptions, build_timeline, plan, play_steps
 
 # id: (mode, shortest minutes, longest minutes)
 LIBRARY = {
@@ -62,8 +63,8 @@ def real_lengths(tmp_path_factory):
         lengths = {}
         for session_id, session in SESSIONS.items():
             estimate = build_timeline(session, TimingOptions(), 150)
-            voiced.render_missing(estimate.sentences())
-            exact = plan(session, TimingOptions(), voiced)
+            render_missing(voiced, estimate.sentences())
+            exact = plan(session, TimingOptions(), voiced.settings.rate, voiced.frames)
             assert not exact.estimated
             lengths[session_id] = (exact.duration_s / 60, estimate.duration_s / 60)
         return lengths

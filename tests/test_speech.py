@@ -8,14 +8,15 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import GUIDED, needs_espeak, run_env
+from conftest import ESPEAK_MARKS, GUIDED, run_env
 
 from player.errors import SpeechError
-from player.speech import VoiceSettings, check_clip, get_engine, make_clip
+from player.speech import VoiceSettings, get_engine
+from player.speech.clips import check_clip, make_clip
 from player.speech.pyttsx3_engine import Pyttsx3Engine
 from player.timeline import SAMPLE_RATE
 
-pytestmark = needs_espeak
+pytestmark = ESPEAK_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from player.errors import SpeechError
-from player.speech import Voice, VoiceSettings, read_engine_clip, resolve_voice_in
+from player.speech import Voice, VoiceSettings, resolve_voice_in
+from player.speech.clips import read_engine_clip
 
 DEFAULT_VOICE = "gmw/en"
 TIMEOUT_S = 30.0

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from player.errors import SpeechError
-from player.speech import Voice, VoiceSettings, read_engine_clip, recall, remember, resolve_voice_in
+from player.speech import Voice, VoiceSettings, recall, remember, resolve_voice_in
+from player.speech.clips import read_engine_clip
 from player.speech.workers import SPAWN, ignore_ctrl_c, spawning
 
 SENTENCE_TIMEOUT_S = 30.0

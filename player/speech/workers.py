@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+import traceback
 import types
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ import numpy as np
 from player.errors import GuidedError, SpeechError
 
 SPAWN = multiprocessing.get_context("spawn")
+log = logging.getLogger(__name__)
 
 
 _spawning = threading.Lock()
@@ -57,11 +60,19 @@ CLIP_TIMEOUT_S = 60.0  # from handing a worker a sentence to its clip, start-up 
 WORKER_NICENESS = 5
 
 
+def raise_failure(message: str, details: str) -> None:
+    """A worker's failure, sent as plain text (it pickles whatever the exception was): the
+    message for the user as a SpeechError, and the worker's traceback logged for --debug."""
+    log.debug("a speech worker failed:\n%s", details)
+    raise SpeechError(message)
+
+
 def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int | None) -> None:
     """In each worker: one engine on `threads` cores (a Piper model is loaded once here, not
     per clip), and one sentence at a time; None ends it."""
     ignore_ctrl_c()
-    from player.speech import get_engine, make_clip
+    from player.speech import get_engine
+    from player.speech.clips import make_clip
 
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICENESS)  # while playing, the player must never wait for the cores
@@ -76,11 +87,12 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int |
         try:
             if engine is None:
                 engine = get_engine(engine_name, threads=threads)
-            clip = make_clip(engine, sentence, settings, voice_id)
+            answer = (sentence, make_clip(engine, sentence, settings, voice_id), None)
         except Exception as exc:  # SpeechError and the like: the parent reports it in one line
-            clip = str(exc) if isinstance(exc, GuidedError) else f"{type(exc).__name__}: {exc}"
+            message = str(exc) if isinstance(exc, GuidedError) else f"{type(exc).__name__}: {exc}"
+            answer = (sentence, None, (message, traceback.format_exc()))
         try:
-            conn.send((sentence, clip))
+            conn.send(answer)
         except OSError:  # the parent has gone: nobody is waiting for this clip
             return
 
@@ -125,12 +137,13 @@ class _Worker:
 
 def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list[str], jobs: int,
                       timeout: float = CLIP_TIMEOUT_S, threads: int | None = 1,
-                      stop: threading.Event | None = None) -> Iterator[tuple[str, np.ndarray | str]]:
-    """(sentence, finished clip, or the engine's error message) from `jobs` worker processes,
+                      stop: threading.Event | None = None) -> Iterator[tuple[str, np.ndarray]]:
+    """(sentence, finished clip) from `jobs` worker processes,
     each on `threads` cores (None: every core), as they are made, until `stop` is set.
 
     A worker that dies, or does not answer within `timeout`, is killed and replaced, and its
-    sentence tried once more; a second failure ends the run with an error naming the sentence."""
+    sentence tried once more; a second failure ends the run with an error naming the sentence.
+    An engine's own failure ends it at once, as a SpeechError (its traceback logged for --debug)."""
     queue = deque(dict.fromkeys(sentences))
     failures: Counter[str] = Counter()
     job = (engine_name, settings, voice_id, threads)
@@ -147,8 +160,10 @@ def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list
             for worker in busy:
                 try:
                     if worker.conn.poll():
-                        sentence, clip = worker.conn.recv()
+                        sentence, clip, failure = worker.conn.recv()
                         worker.sentence = None
+                        if failure is not None:
+                            raise_failure(*failure)
                         yield sentence, clip
                         continue
                 except (EOFError, OSError):
