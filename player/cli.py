@@ -91,13 +91,18 @@ def timing_options(f):
     f = click.option("--pause-scale", type=click.FloatRange(*PAUSE_SCALE_RANGE), default=1.0,
                      show_default=True, metavar="F",
                      help="Scale every timed silence (0.05 to 5); speech is never stretched.")(f)
+    # Kept in the context rather than passed to each command, so commands need no new parameter.
+    f = click.option("--first", type=click.Choice(["a", "b"]), default="a", show_default=True, expose_value=False,
+                     callback=lambda ctx, param, value: ctx.meta.__setitem__("first", value),
+                     help="Who begins the session's turns: partner a or b.")(f)
     return f
 
 
 def _timing(pause_scale, partner_a, partner_b, minutes) -> TimingOptions:
     if minutes is not None and pause_scale != 1.0:
         raise click.UsageError("give --minutes or --pause-scale, not both")
-    return TimingOptions(partner_a=partner_a, partner_b=partner_b, pause_scale=pause_scale)
+    first = click.get_current_context().meta.get("first", "a")
+    return TimingOptions(partner_a=partner_a, partner_b=partner_b, pause_scale=pause_scale, first=first)
 
 
 def _voiced(ctx, engine_name, voice, rate, volume) -> VoicedCache:

@@ -54,6 +54,18 @@ def test_show_text(run):
     assert "Sam" in result.output and "── " in result.output and "silence  talk" in result.output
 
 
+def test_first_picks_who_begins_and_events_say_who_speaks(run):
+    def talkers(*extra):
+        data = json.loads(run("show", "daily-check-in", "--json", *extra).output)
+        return [(e["speaker"], e["listener"]) for e in data["events"] if e["purpose"] in ("talk", "respond")]
+
+    assert talkers()[0] == ("a", "b")
+    assert talkers("--first", "b")[0] == ("b", "a")
+    assert talkers("--first", "b") == [(s, listener) for listener, s in talkers()]
+    bad = CliRunner().invoke(cli, ["show", "daily-check-in", "--first", "c"])
+    assert bad.exit_code == 2 and "'c' is not one of 'a', 'b'" in bad.output
+
+
 def test_render_counts_and_a_warm_render_does_nothing(run, fake_engine):
     first = run("render", "arriving")
     synthesized = int(first.output.split()[0])
