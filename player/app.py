@@ -75,6 +75,7 @@ class Timing:
     partner_b: str = DEFAULT_NAMES[1]
     pause_scale: float = 1.0
     minutes: float | None = None
+    first: str = "a"  # who begins the session's turns
 
     def __post_init__(self):
         if self.minutes is not None and self.pause_scale != 1.0:
@@ -84,7 +85,7 @@ class Timing:
         from player.timeline import TimingOptions, check_name
 
         return TimingOptions(partner_a=check_name(self.partner_a), partner_b=check_name(self.partner_b),
-                             pause_scale=self.pause_scale)
+                             pause_scale=self.pause_scale, first=self.first)
 
 
 # ── The library ──────────────────────────────────────────────────────────────────────────────

@@ -41,8 +41,8 @@ def caption_cues(timeline: Timeline, voiced: VoicedCache) -> list[Cue]:
 
 def _silence_text(event: Event) -> str:
     what = _SILENCE_WORDS.get(event.purpose, event.purpose)
-    if event.speaker:
-        what = f"{event.speaker} speaks, {event.listener} listens"
+    if event.speaker and event.purpose in ("talk", "respond"):
+        what = f"{event.speaker_name} speaks, {event.listener_name} listens"
     return f"[{what} — {spoken_length(event.duration_s)}]"
 
 

@@ -108,7 +108,7 @@ def _silence_label(event: Event) -> str:
 
 
 def _roles(event: Event) -> str:
-    return f" · {event.speaker} speaks, {event.listener} listens" if event.speaker else ""
+    return f" · {event.speaker_name} speaks, {event.listener_name} listens" if event.speaker and event.purpose in ("talk", "respond") else ""
 
 
 def clock(seconds: float) -> str:

@@ -65,7 +65,7 @@ def voice_options(f):
 
 
 def timing_options(f):
-    """--pause-scale, --partner-a, --partner-b, --minutes: passed on as one `timing`."""
+    """--pause-scale, --partner-a, --partner-b, --minutes, --first: passed on as one `timing`."""
     f = click.option("--minutes", type=click.FloatRange(*MINUTES_RANGE), metavar="N",
                      help="Fit the session to about N minutes by scaling its silences (not with --pause-scale).")(f)
     f = click.option("--partner-b", default=DEFAULT_NAMES[1], show_default=True, callback=_name,
@@ -75,6 +75,8 @@ def timing_options(f):
     f = click.option("--pause-scale", type=click.FloatRange(*PAUSE_SCALE_RANGE), default=1.0,
                      show_default=True, metavar="F",
                      help="Scale every timed silence (0.05 to 5); speech is never stretched.")(f)
+    f = click.option("--first", type=click.Choice(["a", "b"]), default="a", show_default=True,
+                     help="Who begins the session's turns: partner a or b.")(f)
     return f
 
 
@@ -91,7 +93,8 @@ def json_option(f):
 def choices(kw: dict) -> tuple[app.Voicing, app.Timing]:
     """The voicing and timing options, taken out of a command's keyword arguments."""
     voicing = app.Voicing(kw.pop("engine"), kw.pop("voice"), kw.pop("rate"), kw.pop("volume"))
-    timing = app.Timing(kw.pop("partner_a"), kw.pop("partner_b"), kw.pop("pause_scale"), kw.pop("minutes"))
+    timing = app.Timing(kw.pop("partner_a"), kw.pop("partner_b"), kw.pop("pause_scale"), kw.pop("minutes"),
+                        kw.pop("first"))
     return voicing, timing
 
 

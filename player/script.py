@@ -31,9 +31,14 @@ STEP_KEYS = {
     "reflect": ("prompt",),
     "talk": ("prompt",),
     "wait": ("fallback",),
-    "turns": ("steps",),
+    "respond": ("prompt",),
+    "turns": ("steps", "announce"),
 }
-COUPLE_ONLY = ("talk", "turns")
+COUPLE_ONLY = ("talk", "respond", "turns")
+TURN_ORDERS = (("a", "b"), ("b", "a"))
+ALTERNATE = "alternate"
+# What the voice says for a respond step without a prompt: the listener answers the speaker.
+DEFAULT_RESPOND_PROMPT = "{listener}, tell {speaker} what you heard."
 
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 INLINE_BREAK = re.compile(r"\[(\d+(?:\.\d+)?)s\]")
@@ -50,8 +55,9 @@ class Step:
     text: str = ""
     seconds: float = 0.0
     closing: bool = False
-    order: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()  # turns: ("a", "b"), ("b", "a"), or () to alternate across the session
     steps: tuple[Step, ...] = ()
+    announce: bool = False  # turns: the player says whose turn it is before each turn
 
 
 @dataclass(frozen=True)
@@ -269,6 +275,8 @@ class _Checker:
             self.problem(node, f"{kind} steps need 'mode: couple'")
         if kind == "turns" and inside_turns:
             self.problem(node, "turns cannot be nested inside turns")
+        if kind == "respond" and not inside_turns:
+            self.problem(node, "respond steps belong inside a turns step: the listener answers the speaker")
         return getattr(self, f"step_{kind}")(node, value, extras, inside_turns)
 
     def step_section(self, node, value, extras, inside_turns):
@@ -298,6 +306,10 @@ class _Checker:
     def step_talk(self, node, value, extras, inside_turns):
         return self.timed_with_prompt("talk", node, value, extras, inside_turns)
 
+    def step_respond(self, node, value, extras, inside_turns):
+        step = self.timed_with_prompt("respond", node, value, extras, inside_turns)
+        return step if step.text else Step("respond", step.line, text=DEFAULT_RESPOND_PROMPT, seconds=step.seconds)
+
     def timed_with_prompt(self, kind, node, value, extras, inside_turns):
         seconds = self.duration(value, kind)
         prompt = ""
@@ -313,18 +325,30 @@ class _Checker:
         return Step("wait", _line(node), text=text, seconds=fallback)
 
     def step_turns(self, node, value, extras, inside_turns):
-        order = ()
-        if isinstance(value, yaml.SequenceNode):
-            order = tuple(self.scalar(item) for item in value.value)
-        if sorted(order, key=str) != ["a", "b"]:
-            self.problem(value, "turns takes [a, b] or [b, a]: who speaks first")
-            order = ("a", "b")
+        order = self.turn_order(value)
+        announce = False
+        if "announce" in extras:
+            announce = self.scalar(extras["announce"])
+            if not isinstance(announce, bool):
+                self.problem(extras["announce"], f"announce takes true or false, not {_shown(announce)}")
+                announce = False
         steps: tuple[Step, ...] = ()
         if "steps" not in extras:
             self.problem(node, "turns needs 'steps': the steps each partner takes in turn")
         else:
             steps = self.step_list(extras["steps"], inside_turns=True)
-        return Step("turns", _line(node), order=order, steps=steps)
+        return Step("turns", _line(node), order=order, steps=steps, announce=announce)
+
+    def turn_order(self, value: yaml.Node) -> tuple[str, ...]:
+        """Who begins: ("a", "b"), ("b", "a"), or () for `alternate`."""
+        if isinstance(value, yaml.ScalarNode) and self.scalar(value) == ALTERNATE:
+            return ()
+        if isinstance(value, yaml.SequenceNode):
+            order = tuple(self.scalar(item) for item in value.value)
+            if order in TURN_ORDERS:
+                return order
+        self.problem(value, "turns takes [a, b], [b, a] or alternate: who speaks first")
+        return ("a", "b")
 
     # -- values
 

@@ -34,14 +34,18 @@ tags: [starter, couple]
 steps:
   - section: Arriving
   - say: Welcome, {{a}} and {{b}}. [2s] Sit so that you can see each other.
-  - say: "The ground rules: one of you speaks while the other listens, without fixing or defending. [2s] Either of you can pause at any time with the space key. [2s] This is practice, not therapy, and not a substitute for a licensed professional."
+  - say: "The ground rules: one of you speaks while the other listens, without fixing or defending. [2s] Either of you can pause, pass, or stop at any time, without giving a reason. [2s] This is practice, not therapy, and not a substitute for a licensed professional."
   - section: Taking Turns
   # turns plays its steps once for each partner, swapping who speaks and who listens.
-  - turns: [a, b]
+  # alternate: each turns block lets the other partner begin; announce: the player says whose turn it is.
+  - turns: alternate
+    announce: true
     steps:
-      - say: "{{speaker}}, it is your turn to speak. {{listener}}, your part is to listen."
       - talk: 1m
-        prompt: "{{speaker}}, for the next minute, tell {{listener}} about one moment this week when you felt close."
+        prompt: "For the next minute, tell {{listener}} about one moment this week when you felt close."
+      # respond: the listener's short answer.
+      - respond: 20s
+        prompt: "{{listener}}, in about twenty seconds, tell {{speaker}} what you heard."
   - section: Closing
   - say: Thank you both. [2s] Take a breath together.
   - bell: end
@@ -87,7 +91,7 @@ mode: couple
 
 Welcome, {{a}} and {{b}}. [2s] Sit so that you can see each other.
 
-One of you speaks while the other listens, without fixing or defending. Either of you can pause at any time with the space key. This is practice, not therapy, and not a substitute for a licensed professional.
+One of you speaks while the other listens, without fixing or defending. Either of you can pause, pass, or stop at any time, without giving a reason. This is practice, not therapy, and not a substitute for a licensed professional.
 
 # Taking Turns
 

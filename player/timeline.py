@@ -21,6 +21,11 @@ BELL_S = {"soft": 4.0, "end": 7.0}  # a bell event lasts until its sound has die
 CUE_S = 2.0  # the soft cue inside a long talk silence
 TALK_CUE_BEFORE_END_S = 60.0
 MAX_SENTENCE_CHARS = 400  # longer sentences are split at commas, then words
+PARTNERS = ("a", "b")
+# Said by the player before a turn in a `turns` step with `announce: true`: the roles in full the
+# first time in a section, then only the name, so a long session does not repeat itself.
+ROLES_IN_FULL = "{speaker}, it is your turn to speak. [1s] {listener}, your part is to listen."
+HANDOFF = "Now, {speaker}."
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 _PLACEHOLDER = re.compile(r"\{(a|b|speaker|listener)\}")
@@ -45,6 +50,7 @@ class TimingOptions:
     partner_a: str = DEFAULT_NAMES[0]
     partner_b: str = DEFAULT_NAMES[1]
     pause_scale: float = 1.0
+    first: str = "a"  # who begins the session's first turns block; "b" swaps every block's order
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,10 @@ class Event:
     cues: tuple[int, ...] = ()
     sentences: tuple[str, ...] = ()
     bell: str | None = None
-    speaker: str | None = None  # inside turns: who speaks, and who listens
+    speaker: str | None = None  # inside turns: who speaks ("a" or "b"), and who listens
     listener: str | None = None
+    speaker_name: str | None = None
+    listener_name: str | None = None
     line: int = 0  # the script line of the step it comes from
 
     @property
@@ -118,6 +126,8 @@ class Timeline:
                     "duration_s": round(e.duration_s, 3),
                     "text": e.text,
                     "cues": [round(c / SAMPLE_RATE, 3) for c in e.cues],
+                    "speaker": e.speaker,
+                    "listener": e.listener,
                 }
                 for e in self.events
             ],
@@ -173,38 +183,75 @@ def fill_names(text: str, names: dict[str, str]) -> str:
 
 @dataclass(frozen=True)
 class PlayStep:
-    """A script step as it is played: turns expanded, names filled in, numbered in play order."""
+    """A script step as it is played: turns expanded, names filled in, numbered in play order.
+    Inside turns, `speaker` and `listener` are "a" or "b"; in a respond step the listener of the
+    turn is the one speaking, so they are swapped there, while `roles` keeps the turn's names."""
 
     number: int
     step: Step
     roles: dict[str, str]
     section: str | None
+    speaker: str | None = None
+    listener: str | None = None
 
     @property
     def text(self) -> str:
         return fill_names(self.step.text, self.roles)
 
 
+def other(partner: str) -> str:
+    return "b" if partner == "a" else "a"
+
+
+def turn_orders(session: Session, first: str = "a") -> list[tuple[str, str]]:
+    """Who begins and who follows in each top-level turns block, in playing order.
+    `alternate` blocks swap among themselves, starting from `first`; written orders are kept
+    when `first` is "a" and mirrored when it is "b", so `--first b` hands every start to B."""
+    orders = []
+    alternating = 0
+    for step in session.steps:
+        if step.kind != "turns":
+            continue
+        if step.order:
+            begins = step.order[0] if first == "a" else other(step.order[0])
+        else:
+            begins = first if alternating % 2 == 0 else other(first)
+            alternating += 1
+        orders.append((begins, other(begins)))
+    return orders
+
+
 def play_steps(session: Session, options: TimingOptions) -> list[PlayStep]:
     names = {"a": options.partner_a, "b": options.partner_b}
+    orders = iter(turn_orders(session, options.first))
     out: list[PlayStep] = []
     section: str | None = None
+    sections_seen = 0
+    roles_told_in: int | None = None  # the section in which the roles were last said in full
 
-    def add(step: Step, roles: dict[str, str]) -> None:
-        nonlocal section
+    def add(step: Step, roles: dict[str, str], speaker: str | None = None, listener: str | None = None) -> None:
+        nonlocal section, sections_seen
         if step.kind == "section":
             section = fill_names(step.text, roles)
-        out.append(PlayStep(len(out) + 1, step, roles, section))
+            sections_seen += 1
+        out.append(PlayStep(len(out) + 1, step, roles, section, speaker, listener))
 
     for step in session.steps:
         if step.kind != "turns":
             add(step, names)
             continue
-        first, second = step.order
+        first, second = next(orders)
         for speaker, listener in ((first, second), (second, first)):
             roles = {**names, "speaker": names[speaker], "listener": names[listener]}
+            if step.announce:
+                said = ROLES_IN_FULL if roles_told_in != sections_seen else HANDOFF
+                roles_told_in = sections_seen
+                add(Step("say", step.line, text=said), roles, speaker, listener)
             for inner in step.steps:
-                add(inner, roles)
+                if inner.kind == "respond":
+                    add(inner, roles, listener, speaker)
+                else:
+                    add(inner, roles, speaker, listener)
     return out
 
 
@@ -234,10 +281,13 @@ def build_timeline(
         events.append(event)
         clock = event.end
 
+    names = {"a": options.partner_a, "b": options.partner_b, None: None}
     steps = play_steps(session, options)
     for play in steps:
+        roles = {"speaker": play.speaker, "listener": play.listener,
+                 "speaker_name": names[play.speaker], "listener_name": names[play.listener]}
         for fields in _step_events(play, options.pause_scale, sentence_length):
-            emit(step=play.number, section=play.section, line=play.step.line, **fields)
+            emit(step=play.number, section=play.section, line=play.step.line, **roles, **fields)
     return Timeline(session, tuple(events), len(steps), estimated)
 
 
@@ -260,7 +310,11 @@ def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict
         cues = ()
         if kind == "talk" and seconds >= 2 * TALK_CUE_BEFORE_END_S:
             cues = (seconds_to_samples(seconds - TALK_CUE_BEFORE_END_S),)
-        yield {**_silence(kind, seconds, cues), "speaker": roles.get("speaker"), "listener": roles.get("listener")}
+        yield _silence(kind, seconds, cues)
+        yield _bell("soft")
+    elif kind == "respond":
+        yield from _spoken(step.text, roles, scale, sentence_length)
+        yield _silence("respond", step.seconds * scale)
         yield _bell("soft")
     elif kind == "wait":
         yield from _spoken(step.text, roles, scale, sentence_length)

@@ -15,7 +15,6 @@ from player.speech import Voice, VoiceSettings
 from player.timeline import SAMPLE_RATE
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference" / "the-challenges-of-emotional-intimacy.txt"
 
 
 def has_program(name: str) -> bool:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from player.cli import cli
+from player.library import bundled_paths
 
 
 @pytest.fixture
@@ -52,6 +53,18 @@ def test_show_text(run):
     assert result.exit_code == 0
     assert result.output.startswith("Daily Check In (couple, ")
     assert "Sam" in result.output and "── " in result.output and "silence  talk" in result.output
+
+
+def test_first_picks_who_begins_and_events_say_who_speaks(run):
+    def talkers(*extra):
+        data = json.loads(run("show", "daily-check-in", "--json", *extra).output)
+        return [(e["speaker"], e["listener"]) for e in data["events"] if e["purpose"] in ("talk", "respond")]
+
+    assert talkers()[0] == ("a", "b")
+    assert talkers("--first", "b")[0] == ("b", "a")
+    assert talkers("--first", "b") == [(s, listener) for listener, s in talkers()]
+    bad = CliRunner().invoke(cli, ["show", "daily-check-in", "--first", "c"])
+    assert bad.exit_code == 2 and "'c' is not one of 'a', 'b'" in bad.output
 
 
 def test_render_counts_and_a_warm_render_does_nothing(run, fake_engine):
@@ -208,9 +221,11 @@ def test_export_all_writes_a_playlist(run, tmp_path):
     result = run("export", "--all", "-o", str(folder), "--format", "ogg", "--captions", "srt", "--pause-scale", "0.05")
     assert result.exit_code == 0, result.output
     playlist = (folder / "guided.m3u8").read_text().splitlines()
-    assert playlist[0] == "#EXTM3U" and len(playlist) == 1 + 2 * 9
-    assert playlist[1].startswith("#EXTINF:") and playlist[1].endswith(",guided - Arriving") and playlist[2] == "arriving.ogg"
-    assert len(list(folder.glob("*.ogg"))) == 9 and len(list(folder.glob("*.srt"))) == 9
+    count = len(bundled_paths())
+    assert playlist[0] == "#EXTM3U" and len(playlist) == 1 + 2 * count
+    at = playlist.index("arriving.ogg")
+    assert playlist[at - 1].startswith("#EXTINF:") and playlist[at - 1].endswith(",guided - Arriving")
+    assert len(list(folder.glob("*.ogg"))) == count and len(list(folder.glob("*.srt"))) == count
 
 
 def test_bad_caption_targets(run, tmp_path):

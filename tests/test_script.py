@@ -90,7 +90,7 @@ def test_every_problem_is_reported_at_once_with_its_line(write_script):
         (5, "say text must be non-empty text"),
         (6, "pause needs a duration like 45s, 2m or 1m30s, not 'forever'"),
         (7, "reflect of '0s' is out of range: more than 0 and at most 60m"),
-        (8, "unknown step kind (dance); a step is one of: section, say, pause, bell, reflect, talk, wait, turns"),
+        (8, "unknown step kind (dance); a step is one of: section, say, pause, bell, reflect, talk, wait, respond, turns"),
         (9, "unknown placeholder {name} (use {a}, {b}, {speaker} or {listener})"),
         (10, "talk steps need 'mode: couple'"),
         (12, "fallback of '61m' is out of range: more than 0 and at most 60m"),
@@ -170,7 +170,7 @@ def test_turns_need_couple_mode_a_b_order_and_steps_and_cannot_nest(write_script
         """
     )
     assert problems(path) == [
-        (5, "turns takes [a, b] or [b, a]: who speaks first"),
+        (5, "turns takes [a, b], [b, a] or alternate: who speaks first"),
         (7, "turns cannot be nested inside turns"),
         (9, "turns needs 'steps': the steps each partner takes in turn"),
     ]
@@ -255,3 +255,57 @@ def test_durations_out_of_range(write_script, value):
 def test_a_section_name_cannot_hold_a_silence(write_script):
     path = write_script("title: T\nsummary: S\nsteps:\n  - section: Start [2s]\n")
     assert problems(path) == [(4, "a section name is not spoken, so it cannot hold a silence like [2s]")]
+
+
+def test_turns_can_alternate_and_announce_and_respond_belongs_inside_turns(write_script):
+    path = write_script(
+        """
+        title: T
+        summary: S
+        mode: couple
+        steps:
+          - turns: alternate
+            announce: true
+            steps:
+              - talk: 1m
+              - respond: 20s
+              - respond: 15s
+                prompt: "{listener}, thank {speaker}."
+          - turns: [b, a]
+            steps: [bell]
+        """
+    )
+    session = load_session(path)
+    alternate, fixed = session.steps
+    assert alternate.order == () and alternate.announce
+    assert fixed.order == ("b", "a") and not fixed.announce
+    default, written = alternate.steps[1], alternate.steps[2]
+    assert (default.kind, default.seconds, default.text) == ("respond", 20.0, "{listener}, tell {speaker} what you heard.")
+    assert (written.seconds, written.text) == (15.0, "{listener}, thank {speaker}.")
+
+
+def test_respond_needs_turns_and_announce_needs_true_or_false(write_script):
+    path = write_script(
+        """
+        title: T
+        summary: S
+        mode: couple
+        steps:
+          - respond: 20s
+          - turns: sometimes
+            announce: loudly
+            steps:
+              - respond: never
+        """
+    )
+    assert problems(path) == [
+        (5, "respond steps belong inside a turns step: the listener answers the speaker"),
+        (6, "turns takes [a, b], [b, a] or alternate: who speaks first"),
+        (7, "announce takes true or false, not 'loudly'"),
+        (9, "respond needs a duration like 45s, 2m or 1m30s, not 'never'"),
+    ]
+
+
+def test_respond_is_couple_only(write_script):
+    path = write_script("title: T\nsummary: S\nsteps:\n  - respond: 20s\n")
+    assert (4, "respond steps need 'mode: couple'") in problems(path)

@@ -8,7 +8,9 @@ from player.errors import BadName, StartNotFound
 from player.script import load_session
 from player.timeline import (
     BELL_S,
+    HANDOFF,
     PASSAGE_TAIL_S,
+    ROLES_IN_FULL,
     SAMPLE_RATE,
     SENTENCE_GAP_S,
     TimingOptions,
@@ -16,6 +18,7 @@ from player.timeline import (
     check_name,
     seconds_to_samples,
     split_sentences,
+    turn_orders,
 )
 
 COUPLE = """
@@ -151,7 +154,11 @@ def test_json_has_the_documented_shape(write_script):
     data = timeline.to_json()
     assert set(data) == {"id", "title", "mode", "duration_s", "estimated", "events"}
     assert data["id"] == "session" and data["estimated"] is False
-    assert set(data["events"][0]) == {"step", "kind", "purpose", "section", "start_s", "duration_s", "text", "cues"}
+    assert set(data["events"][0]) == {"step", "kind", "purpose", "section", "start_s", "duration_s", "text", "cues",
+                                      "speaker", "listener"}
+    assert data["events"][0]["speaker"] is None
+    talks = [e for e in data["events"] if e["purpose"] == "talk" and e["speaker"]]
+    assert [(e["speaker"], e["listener"]) for e in talks] == [("b", "a"), ("a", "b")]
     assert data["events"][10]["cues"] == [120.0]
     assert data["duration_s"] == round(timeline.length / SAMPLE_RATE, 3)
 
@@ -215,3 +222,63 @@ def test_find_start_by_step_or_section(write_script):
         with pytest.raises(StartNotFound) as info:
             find_start(timeline, bad)
         assert str(info.value) == message
+
+
+TURNS = """
+title: T
+summary: S
+mode: couple
+steps:
+  - section: One
+  - turns: alternate
+    announce: true
+    steps:
+      - talk: 1m
+        prompt: "Speak, {speaker}."
+      - respond: 20s
+  - turns: alternate
+    announce: true
+    steps:
+      - talk: 1m
+  - turns: [b, a]
+    steps:
+      - talk: 1m
+  - section: Two
+  - turns: alternate
+    announce: true
+    steps:
+      - talk: 1m
+  - bell: end
+"""
+
+
+def test_alternate_swaps_who_begins_and_first_b_mirrors_every_block(write_script):
+    session = load_session(write_script(TURNS))
+    assert turn_orders(session) == [("a", "b"), ("b", "a"), ("b", "a"), ("a", "b")]
+    assert turn_orders(session, "b") == [("b", "a"), ("a", "b"), ("a", "b"), ("b", "a")]
+    timeline = build_timeline(session, TimingOptions(first="b"), 150, one_second_per_sentence)
+    talks = [(e.speaker, e.listener) for e in timeline.events if e.purpose == "talk"]
+    assert talks == [("b", "a"), ("a", "b"), ("a", "b"), ("b", "a"), ("a", "b"), ("b", "a"), ("b", "a"), ("a", "b")]
+
+
+def test_roles_are_said_in_full_once_a_section_then_only_the_name(write_script):
+    session = load_session(write_script(TURNS))
+    timeline = build_timeline(session, TimingOptions(partner_a="Sam", partner_b="Alex"), 150, one_second_per_sentence)
+    said = [e.text for e in timeline.events if e.kind == "say" and e.line in (6, 12, 20)]
+    assert said == [
+        "Sam, it is your turn to speak.", "Alex, your part is to listen.",
+        "Now, Alex.", "Now, Alex.", "Now, Sam.",
+        "Sam, it is your turn to speak.", "Alex, your part is to listen.", "Now, Alex.",
+    ]
+    assert ROLES_IN_FULL.startswith("{speaker}") and HANDOFF == "Now, {speaker}."
+
+
+def test_respond_is_the_listener_answering(write_script):
+    session = load_session(write_script(TURNS))
+    timeline = build_timeline(session, TimingOptions(partner_a="Sam", partner_b="Alex"), 150, one_second_per_sentence)
+    events = [e for e in timeline.events if e.line == 11]
+    assert [(e.kind, e.purpose or e.bell) for e in events[:3]] == [("say", None), ("silence", "respond"), ("bell", "soft")]
+    assert events[0].text == "Alex, tell Sam what you heard."
+    assert events[1].length == 20 * SAMPLE_RATE
+    assert (events[1].speaker, events[1].listener, events[1].speaker_name) == ("b", "a", "Alex")
+    assert timeline.to_json()["events"][timeline.events.index(events[1])]["speaker"] == "b"
