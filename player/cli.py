@@ -12,21 +12,8 @@ from pathlib import Path
 
 import click
 
-from player import __version__, app
+from player import __version__, app, options
 from player.limits import CAPTION_FORMATS, CORES, EXPORT_FORMATS
-from player.options import (
-    GuidedGroup,
-    ambience_option,
-    choices,
-    echo_lines,
-    engine_option,
-    json_option,
-    progress_bar,
-    show_result,
-    timing_options,
-    voice_options,
-    warn_once,
-)
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -36,7 +23,7 @@ def _workspace() -> app.Workspace:
     return app.Workspace(ctx.obj["cache_dir"], ctx.obj.get("engines") or app.default_engines)
 
 
-@click.group(cls=GuidedGroup, context_settings=CONTEXT)
+@click.group(cls=options.GuidedGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="guided")
 @click.option("--cache-dir", "cache_dir_option", type=click.Path(file_okay=False, path_type=Path),
               help="Where spoken clips are cached (default: audio_cache/ in a checkout, else the "
@@ -69,7 +56,7 @@ def cli(ctx, cache_dir_option, debug):
 
 
 @cli.command(name="list")
-@json_option
+@options.json_option
 def list_sessions(as_json):
     """List the bundled sessions.
 
@@ -81,15 +68,15 @@ def list_sessions(as_json):
     from player.display import session_lines
 
     rows = app.list_sessions(_workspace())
-    show_result(as_json, [r.to_json() for r in rows], session_lines(rows))
+    options.show_result(as_json, [r.to_json() for r in rows], session_lines(rows))
 
 
 @cli.command()
 @click.argument("session")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 @click.option("--strict", is_flag=True, help="Treat lines a text script could not place as errors.")
-@voice_options
-@timing_options
+@options.voice_options
+@options.timing_options
 def show(session, as_json, strict, **chosen):
     """Show a session's timeline: every sound and silence in playing order, with the script
     line each comes from. For a text or Markdown script, also the stage directions left
@@ -106,8 +93,8 @@ def show(session, as_json, strict, **chosen):
     """
     from player.display import description_lines
 
-    found = app.describe(_workspace(), session, *choices(chosen), strict=strict)
-    show_result(as_json, found.timeline.to_json(), description_lines(found))
+    found = app.describe(_workspace(), session, *options.choices(chosen), strict=strict)
+    options.show_result(as_json, found.timeline.to_json(), description_lines(found))
 
 
 @cli.command()
@@ -139,8 +126,8 @@ def validate(paths, strict):
 @click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core, up to 8",
               help="Cores to synthesize on: a worker process on each, for engines safe in parallel (piper, "
                    "espeak-ng); pyttsx3 uses one.")
-@voice_options
-@timing_options
+@options.voice_options
+@options.timing_options
 def render(sessions, render_all, jobs, **chosen):
     """Synthesize the clips sessions need into the cache, ahead of time.
 
@@ -151,19 +138,19 @@ def render(sessions, render_all, jobs, **chosen):
     """
     if render_all == bool(sessions):
         raise click.UsageError("name one or more sessions, or give --all")
-    report = app.render(_workspace(), list(sessions), *choices(chosen), jobs=jobs, progress=progress_bar)
+    report = app.render(_workspace(), list(sessions), *options.choices(chosen), jobs=jobs, progress=options.progress_bar)
     click.echo(f"{report.synthesized} clips synthesized, {report.cached} already cached.")
 
 
 @cli.command()
 @click.argument("session")
-@voice_options
-@timing_options
+@options.voice_options
+@options.timing_options
 @click.option("--from", "start", metavar="SECTION_OR_STEP", help="Start at this section (its name) or step number.")
 @click.option("--resume", is_flag=True, help="Continue the latest stopped play of this session where it stopped.")
 @click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
 @click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")
-@ambience_option
+@options.ambience_option
 def play(session, start, resume, remember_names, audio_driver, ambience, **chosen):
     """Play a session: speech, silences and bells, with captions as lines are spoken.
 
@@ -183,15 +170,15 @@ def play(session, start, resume, remember_names, audio_driver, ambience, **chose
     from player.display import play_end_line, play_start_lines
 
     interactive = sys.stdin.isatty()
-    result = app.play(_workspace(), session, *choices(chosen), start=start, resume=resume,
+    result = app.play(_workspace(), session, *options.choices(chosen), start=start, resume=resume,
                       remember_names=remember_names, audio_driver=audio_driver, ambience=ambience,
-                      interactive=interactive, on_start=lambda at: echo_lines(play_start_lines(at, interactive)),
-                      warn=warn_once())
+                      interactive=interactive, on_start=lambda at: options.echo_lines(play_start_lines(at, interactive)),
+                      warn=options.warn_once())
     click.echo(play_end_line(result, session))
 
 
 @cli.command()
-@json_option
+@options.json_option
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many plays to list.")
 def history(as_json, limit):
     """Your recent plays, and a summary: sessions completed, minutes this week, your current
@@ -205,7 +192,7 @@ def history(as_json, limit):
     from player.display import history_lines
 
     report = app.history(limit)
-    show_result(as_json, report.to_json(), history_lines(report))
+    options.show_result(as_json, report.to_json(), history_lines(report))
 
 
 @cli.command()
@@ -217,9 +204,9 @@ def history(as_json, limit):
               show_default=True, help="With --all: the format to write.")
 @click.option("--captions", type=click.Path(path_type=Path),
               help=f"Also write captions: FILE.vtt or FILE.srt (with --all: {' or '.join(CAPTION_FORMATS)}).")
-@ambience_option
-@voice_options
-@timing_options
+@options.ambience_option
+@options.voice_options
+@options.timing_options
 def export(session, output, export_all, format_, captions, ambience, **chosen):
     """Export a session to an audio file, tagged, with a chapter per section; wait steps use
     their fallback silence. The format follows the file's suffix.
@@ -235,12 +222,12 @@ def export(session, output, export_all, format_, captions, ambience, **chosen):
 
     if export_all == bool(session):
         raise click.UsageError("name one session, or give --all")
-    voicing, timing = choices(chosen)
+    voicing, timing = options.choices(chosen)
     if not export_all:
-        result = app.export(_workspace(), session, output, voicing, timing, captions, ambience, progress_bar)
+        result = app.export(_workspace(), session, output, voicing, timing, captions, ambience, options.progress_bar)
         return click.echo(export_line(result, captions))
     done = app.export_all(_workspace(), output, format_, voicing, timing, str(captions) if captions else None,
-                          ambience, progress_bar, on_each=lambda result: click.echo(export_line(result)))
+                          ambience, options.progress_bar, on_each=lambda result: click.echo(export_line(result)))
     click.echo(f"Wrote {done.playlist} ({len(done.results)} sessions)")
 
 
@@ -277,8 +264,8 @@ def new(name, couple, markdown):
 
 
 @cli.command()
-@json_option
-@engine_option
+@options.json_option
+@options.engine_option
 def voices(as_json, engine):
     """List the voices the speech engine offers.
 
@@ -290,7 +277,7 @@ def voices(as_json, engine):
     from player.display import voice_lines
 
     found = app.voices(_workspace(), engine)
-    show_result(as_json, [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found],
+    options.show_result(as_json, [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found],
                 voice_lines(found))
 
 
@@ -306,16 +293,16 @@ def cache():
 
 
 @cache.command()
-@json_option
+@options.json_option
 def info(as_json):
     """Where the cache is, how many clips it holds, and their size."""
     details = app.cache_info(_workspace())
-    show_result(as_json, details, [f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB"])
+    options.show_result(as_json, details, [f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB"])
 
 
 @cache.command()
-@json_option
+@options.json_option
 def clear(as_json):
     """Remove every cached clip (they are made again when needed)."""
     removed = app.cache_clear(_workspace())
-    show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])
+    options.show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])
