@@ -10,6 +10,10 @@
    (one process; given one onnxruntime thread for the --jobs 1 row), and seconds of audio made per wall
    second; time to first sound, cold and warm, and peak memory while playing.
 
+5. Start-up: the median of 10 runs of `guided --help` and `guided list` against a bare
+   `python -c "import click"`, taken in turns in the same run (`python bench/run.py startup`
+   measures only this).
+
 Machines are shared and noisy: compare the ratios, not the seconds.
 """
 
@@ -155,12 +159,37 @@ def row(name: str, a: str, b: str, ratio: float, target: str) -> None:
     print(f"{name:<34} {a:>18} {b:>18} {ratio:>8.2f}  {target}")
 
 
+def startup_rows(tmp: Path, runs: int = 10) -> None:
+    """`guided --help` and a warm `guided list` (the console script, as a person runs it) against
+    importing click alone, in turns, so that the machine's load falls on all three alike."""
+    import statistics
+
+    script = str(Path(sys.executable).parent / "guided")
+    commands = {"click": [sys.executable, "-c", "import click"], "help": [script, "--help"],
+                "list": [script, "--cache-dir", str(tmp / "startup"), "list"]}
+    subprocess.run(commands["list"], check=True, stdout=subprocess.DEVNULL)  # the memo is made once
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - start)
+    click_s = statistics.median(times["click"])
+    for name, target in (("help", 2), ("list", 3)):
+        took = statistics.median(times[name])
+        row(f"start-up: guided {'--help' if name == 'help' else 'list'}", f"{took * 1000:.0f} ms",
+            f"{click_s * 1000:.0f} ms click", took / click_s, f"<= {target} (median of {runs})")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="guided-bench-") as tmp:
         tmp = Path(tmp)
+        print(f"{'measure':<34} {'guided':>18} {'baseline':>18} {'ratio':>8}  target")
+        startup_rows(tmp)
+        if sys.argv[1:] == ["startup"]:
+            return
         sentences = bundled_sentences()
         (tmp / "espeak").mkdir()
-        print(f"{'measure':<34} {'guided':>18} {'baseline':>18} {'ratio':>8}  target")
 
         cold = guided("render", "--all", cache=tmp / "cold")
         raw = espeak_cli(sentences, tmp / "espeak")
