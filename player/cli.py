@@ -192,8 +192,9 @@ def list_sessions(as_json):
 @click.pass_context
 def show(ctx, session, as_json, strict, engine, voice, rate, volume, pause_scale, partner_a, partner_b, minutes):
     """Show a session's timeline: every sound and silence in playing order, with the script
-    line each comes from. For a text or Markdown script, also the stage directions left
-    unspoken and the lines it could not place.
+    line each comes from. For a text or Markdown script, also every decision made in reading
+    it (directions and metadata not spoken, cues and their seconds, stated lengths, symbols
+    taken out) and the lines it could not place.
 
     Times are exact when the clips are cached (after 'guided render'), estimated otherwise.
 
@@ -224,10 +225,10 @@ def show(ctx, session, as_json, strict, engine, voice, rate, volume, pause_scale
         else:
             cues = f" (soft cue at {clock(event.cues[0] / SAMPLE_RATE)})" if event.cues else ""
             click.echo(f"{when}  silence  {event.purpose} {event.duration_s:.1f}s{cues}")
-    if script.notes:
-        click.echo("\nNot spoken (stage directions):")
-        for note in script.notes:
-            click.echo(f"  L{note.line:<4}  {note.message}")
+    if script.decisions:
+        click.echo("\nHow the text was read:")
+        for decision in script.decisions:
+            click.echo(f"  L{decision.line:<4}  {decision.kind:<10}  {decision.message}")
     if script.warnings:
         click.echo("\nWarnings (--strict makes these errors):")
         for warning in script.warnings:
