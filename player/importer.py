@@ -415,7 +415,7 @@ class _Reader:
             return
         first, last = self.paragraph[0][0], self.paragraph[-1][0]
         raw = " ".join(text for _, text in self.paragraph)
-        if self._chatter(first, last, raw):
+        if self._chatter(first, last, raw) or self._title_line(first, raw):
             self.paragraph = []
             return
         pieces = [self._inline(number, self._unlabel(number, text)) for number, text in self.paragraph]
@@ -444,6 +444,17 @@ class _Reader:
             self.decide(first, "not spoken", f"a preamble to the requester (lines {first}-{last})")
             return True
         return False
+
+    def _title_line(self, number: int, text: str) -> bool:
+        """A plain text's first line standing alone, short and with no sentence ending, is its
+        title ("A Twenty-Minute Practice (20 minutes)"): the time note is a length, not a pause."""
+        if self.steps or "title" in self.meta or len(self.paragraph) != 1:
+            return False
+        name, _ = trailing_budget(text)
+        if not _is_title(_plain(name)) or _INLINE_TOKEN.search(name):
+            return False
+        self._section(number, text)
+        return True
 
     def _clean(self, number: int, text: str) -> str:
         """The words only (see player.spoken), keeping placeholders and inline silences; the

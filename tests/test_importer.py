@@ -45,7 +45,7 @@ def test_each_fixture_becomes_exactly_the_expected_script(path):
 
 
 def test_there_are_enough_fixtures():
-    assert len(FIXTURES) >= 12
+    assert len(FIXTURES) >= 30
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

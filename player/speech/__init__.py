@@ -17,6 +17,7 @@ import numpy as np
 
 from player.errors import SpeechError
 from player.loudness import integrated_loudness
+from player.spoken import spoken_text
 from player.timeline import SAMPLE_RATE
 
 DEFAULT_RATE = 150  # words per minute: an unhurried guiding voice
@@ -211,7 +212,13 @@ def limit_peaks(audio: np.ndarray, ceiling: float) -> np.ndarray:
 
 
 def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str) -> np.ndarray:
-    """Synthesize `text`, check it looks like speech (one retry), and condition it for the cache."""
+    """Synthesize `text`, check it looks like speech (one retry), and condition it for the cache.
+
+    The engine gets the words only (`spoken_text`), whatever called this; the timeline has
+    already made its sentences so, and for those this changes nothing."""
+    text = spoken_text(text)
+    if not text:
+        raise SpeechError("nothing to pronounce: the text is only punctuation, markup or symbols")
     reason = None
     for _ in range(2):
         try:
