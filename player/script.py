@@ -127,9 +127,10 @@ def read_text(path: Path) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ScriptError(str(path), [Problem(1, f"cannot read the file: {exc.strerror}")]) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ScriptError(str(path), [Problem(1, "not a regular file; give the path of a script file")])
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ScriptError(str(path), [Problem(1, "not a regular file; give the path of a script file")])
         try:
             data = f.read(MAX_SCRIPT_BYTES + 1)
             size = os.fstat(fd).st_size
@@ -275,6 +276,8 @@ class _Checker:
             self.problem(root, "missing 'steps': a script needs at least one step")
         else:
             steps = self.step_list(fields["steps"], inside_turns=False)
+            if steps and not _audible(steps):
+                self.problem(fields["steps"], "nothing to hear: the steps are only sections; add something to say")
         return Session(path.stem, path, title, summary, self.mode, tags, steps)
 
     def required_text(self, root: yaml.Node, fields: dict, key: str) -> str:
@@ -451,6 +454,11 @@ class _Checker:
             if not 0 < float(match.group(1)) <= MAX_SECONDS:
                 self.problem(node, f"inline silence {match.group(0)} is out of range")
         return text
+
+
+def _audible(steps: tuple[Step, ...]) -> bool:
+    """Whether any step makes a sound or a silence: a script of only section names plays 0:00."""
+    return any(step.kind != "section" and (step.kind != "turns" or _audible(step.steps)) for step in steps)
 
 
 def _shown(value: object) -> str:
