@@ -117,8 +117,8 @@ class Imported:
 
     @property
     def notes(self) -> tuple[Problem, ...]:
-        """What was left unspoken on purpose: stage directions, labels, metadata, notes."""
-        return tuple(Problem(d.line, d.message) for d in self.decisions if d.kind in UNSPOKEN)
+        """What was left unspoken on purpose: stage directions, labels, dividers, producer's notes."""
+        return tuple(Problem(d.line, d.message) for d in self.decisions if d.kind == "not spoken")
 
 
 def _seconds(value: float) -> str:
@@ -609,8 +609,9 @@ def import_script(path: Path, strict: bool = False) -> Imported:
 def to_yaml(imported: Imported, source: Path) -> str:
     """The imported script as a YAML script, with what was left out noted at the top."""
     lines = [f"# Converted from {Path(source).name} by 'guided convert'."]
-    for note in imported.notes:
-        lines.append(f"# Not spoken, line {note.line}: {note.message}")
+    for decision in imported.decisions:
+        if decision.kind in UNSPOKEN:
+            lines.append(f"# Not spoken, line {decision.line}: {decision.message}")
     for warning in imported.warnings:
         lines.append(f"# Left out, line {warning.line}: {warning.message}")
     body = yaml.safe_dump(imported.data, sort_keys=False, allow_unicode=True, width=100)
