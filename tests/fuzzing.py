@@ -14,6 +14,7 @@ from player.cache import ClipCache, VoicedCache
 from player.errors import ScriptError
 from player.library import read_script
 from player.speech import VoiceSettings
+from player.spoken import removed_symbols
 from player.timeline import TimingOptions, build_timeline
 
 SOURCES = sorted([*(ROOT / "scripts").glob("*.yaml"),
@@ -52,8 +53,18 @@ def mutate(text: str, rng: random.Random) -> str:
     return text
 
 
+class VoiceLikeFake(FakeEngine):
+    """The fake engine, but like a real voice it makes only silence of text with nothing to
+    pronounce (espeak-ng does so for "---"), so such text fails to render as it really would."""
+
+    def synthesize(self, text, voice, rate, volume):
+        samples = super().synthesize(text, voice, rate, volume)
+        return samples if any(c.isalnum() for c in text) else samples * 0
+
+
 def outcome(path: Path, voiced: VoicedCache) -> str:
-    """'refused' (one ScriptError), 'rendered', 'no-render: ...' (validated, then failed) or
+    """'refused' (one ScriptError), 'rendered', 'no-render: ...' (validated, then failed),
+    'markup-spoken: ...' (rendered, but the voice was given symbols or markup) or
     'traceback: ...' (anything else while reading)."""
     try:
         script = read_script(path)
@@ -70,11 +81,16 @@ def outcome(path: Path, voiced: VoicedCache) -> str:
             return "no-render: a say event with nothing to say"
     except Exception:  # noqa: BLE001
         return "no-render: " + traceback.format_exc()
+    spoken = voiced.engine.texts
+    marked = [t for t in spoken if removed_symbols(t)]
+    spoken.clear()
+    if marked:
+        return f"markup-spoken: {marked[0]!r}"
     return "rendered"
 
 
 def fake_voiced(cache_dir: Path) -> VoicedCache:
-    return VoicedCache(ClipCache(cache_dir), FakeEngine(), VoiceSettings())
+    return VoicedCache(ClipCache(cache_dir), VoiceLikeFake(), VoiceSettings())
 
 
 def write_mutant(folder: Path, source: Path, text: str) -> Path:
