@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fuzzing import SOURCES, fake_voiced, mutate, outcome, write_mutant  # noqa: E402
+from fuzzing import SOURCES, fake_voiced, mutate, outcome, write_mutant
 
 
 def main() -> None:

@@ -48,10 +48,10 @@ _CLOSING = re.compile(r"\b(?:end|ending|close|closing|final|last)\b")
 _REPEAT = re.compile(rf"repeat(?:\s+(?:this|these|the\s+cycle|cycle|steps?))?(?:\s+(?:for\s+)?{_NUM}(?:\s*[–—-]\s*\d{{1,2}})?)?"
                      r"(\s+more)?(?:\s+(?:times?|cycles?|rounds?|more\s+times?))?")
 _BUDGET = re.compile(r"(\d{1,3}(?:\.\d)?)(?:\s*(?:[–—-]|to)\s*(\d{1,3}(?:\.\d)?))?\s*[- ]?\s*"
-                     r"(s|sec|secs|seconds?|m|min|mins|minutes?|hours?)\b", re.I)
+                     r"(s|sec|secs|seconds?|m|min|mins|minutes?|hours?)\b", re.IGNORECASE)
 _TRAILING_BUDGET = re.compile(r"\s*(?:[–—:-]|\(|\[)\s*(?:about\s+|approx\.?\s+|~\s?)?(\d{1,3}(?:\.\d)?(?:\s*(?:[–—-]|to)\s*"
-                              r"\d{1,3}(?:\.\d)?)?\s*[- ]?\s*(?:s|sec|secs|seconds?|m|min|mins|minutes?))\s*[)\]]?\s*$", re.I)
-_STATED = re.compile(r"(\d{1,3})(?:\s*[–—-]\s*(\d{1,3}))?[\s-]*min(?:ute)?s?\b", re.I)
+                              r"\d{1,3}(?:\.\d)?)?\s*[- ]?\s*(?:s|sec|secs|seconds?|m|min|mins|minutes?))\s*[)\]]?\s*$", re.IGNORECASE)
+_STATED = re.compile(r"(\d{1,3})(?:\s*[–—-]\s*(\d{1,3}))?[\s-]*min(?:ute)?s?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

@@ -59,13 +59,13 @@ PRODUCTION = re.compile(r"(?:production|recording|producer'?s?|audio|sound|music
                         r"\s+(?:notes?|tips?|directions?|guidance|design|instructions?|cues?)|notes?|timing"
                         r"(?:\s+breakdown)?|timing\s+guide|structure(?:\s+overview)?|tips(?:\s+for\s+.{0,40})?|"
                         r"how to use(?: this.{0,30})?|variations?|sources?|references?|about(?: this.{0,30})?|"
-                        r"script\s+overview|overview", re.I)
+                        r"script\s+overview|overview", re.IGNORECASE)
 _PREAMBLE = re.compile(r"(?:here(?: is|'s| are)|sure|certainly|absolutely|of course|below is|i(?:'ve| have) "
-                       r"(?:written|created|put together|made))\b", re.I)
+                       r"(?:written|created|put together|made))\b", re.IGNORECASE)
 _PREAMBLE_TOPIC = re.compile(r"meditation|script|exercise|practice|session|version|guided|reflection|"
-                             r"visuali[sz]ation|breathing", re.I)
+                             r"visuali[sz]ation|breathing", re.IGNORECASE)
 _SIGN_OFF = re.compile(r"(?:would you like(?: me)?|let me know|i hope (?:this|you)|i can also|do you want me|"
-                       r"if you(?:'d| would) like(?:,)? i|shall i|want me to)\b", re.I)
+                       r"if you(?:'d| would) like(?:,)? i|shall i|want me to)\b", re.IGNORECASE)
 _CUE = re.compile(r"(talk|reflect)\s+(\d{1,3}(?:\.\d)?\s*[sm]|\d{1,2}m\d{1,2}s)|(bell)(?:\s*:?\s*(end))?|(wait)")
 _HEADING = re.compile(r"(#{1,6})\s+(.*)")  # closing #s are stripped after: no overlapping quantifiers
 _BOLD_LINE = re.compile(r"\*\*([^*]{1,120})\*\*:?|__([^_]{1,120})__:?")
@@ -74,7 +74,7 @@ _ITALIC_LINE = re.compile(r"\*([^*]{1,400})\*|_([^_]{1,400})_")
 _LIST_ITEM = re.compile(r"(?:[-*+•]|\d{1,3}[.)])\s+(.*)")
 _ELLIPSIS = re.compile(r"\.(?:[ \t]*\.){2,}|…")
 _BOLD_LABEL = re.compile(r"\*\*([^*:]{1,30}):\*\*\s*|\*\*([^*:]{1,30})\*\*:\s*")
-_PLAIN_LABEL = re.compile(rf"{ROLE_LABELS}(?:\s+\d)?\s*:\s+", re.I)
+_PLAIN_LABEL = re.compile(rf"{ROLE_LABELS}(?:\s+\d)?\s*:\s+", re.IGNORECASE)
 _META_LABEL = re.compile(r"[*_]{0,2}([A-Za-z][A-Za-z' ]{0,18}[A-Za-z])[*_]{0,2}\s*:\s*[*_]{0,2}\s*(.{0,300})")
 _CLIP_ID = re.compile(r"[a-z0-9]{1,30}(?:[-_][a-z0-9]{1,30}){1,8}:(?:\s+|$)")
 _PHRASE_SECONDS = re.compile(r"([^;]{1,400});\s*(\d{1,4}(?:\.\d{1,2})?)")
@@ -86,7 +86,7 @@ _ESCAPE = re.compile(r"\\([\[\]*_#()`~>\\.-])")
 _STAMP_START = re.compile(r"\d{1,2}:\d{2}\s*[–—-]\s*\d{1,2}:\d{2}")
 _DIRECTION_WORDS = re.compile(r"\b(?:tone|voice|softly|slowly|gently|whisper\w*|speak\w*|music|sound|sfx|fade\w*|"
                               r"soothing|calmly|warmly|quietly|smil\w*|pace|narrat\w*|instructor|emphasis|beat|"
-                              r"read|optional|note|background)\b", re.I)
+                              r"read|optional|note|background)\b", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\{[^{}\n]{0,40}\}|\[\d{1,4}(?:\.\d{1,3})?s\]")  # kept for validation
 _SPACE_BEFORE = re.compile(r" +([,.;:!?])")
 _QUOTES = "\"“”'‘’"
@@ -199,7 +199,7 @@ class _Reader:
 
     def _end_skip(self, number: int) -> None:
         if self.skipping:
-            level, name, first = self.skipping
+            _, name, first = self.skipping
             self.decide(first, "not spoken", f"section '{name}' (lines {first}-{number}) is for the producer")
             self.skipping = None
 
@@ -573,7 +573,7 @@ def _is_title(text: str) -> bool:
 
 
 def _clock(seconds: float) -> str:
-    whole = int(round(seconds))
+    whole = round(seconds)
     return f"{whole // 60}:{whole % 60:02d}"
 
 

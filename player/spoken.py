@@ -21,10 +21,10 @@ import unicodedata
 
 _UNITS = {"s": "seconds", "sec": "seconds", "secs": "seconds", "second": "seconds", "seconds": "seconds",
           "m": "minutes", "min": "minutes", "mins": "minutes", "minute": "minutes", "minutes": "minutes"}
-_ABOUT = re.compile(r"~\s?(\d{1,4})\s?(seconds|second|secs|sec|s|minutes|minute|mins|min|m)\b", re.I)
-_ABBREVIATED = re.compile(r"\b(\d{1,4}) ?(secs?|mins?)\b", re.I)
+_ABOUT = re.compile(r"~\s?(\d{1,4})\s?(seconds|second|secs|sec|s|minutes|minute|mins|min|m)\b", re.IGNORECASE)
+_ABBREVIATED = re.compile(r"\b(\d{1,4}) ?(secs?|mins?)\b", re.IGNORECASE)
 _RANGE = re.compile(r"\b(\d{1,4}) ?[-–—] ?(\d{1,4})(?= ?(?:seconds?|minutes?|hours?|breaths?|counts?|times|"
-                    r"days?|weeks?|rounds?|cycles?)\b)", re.I)
+                    r"days?|weeks?|rounds?|cycles?)\b)", re.IGNORECASE)
 _LINK = re.compile(r"\[([^\[\]\n]{0,200})\]\([^()\n]{0,400}\)")
 _MARKUP = re.compile(r"[*_`\\#~|<>\[\]{}^=+]")
 _RULE = re.compile(r"-{3,}|\.{4,}")  # a Markdown rule, a dotted line
