@@ -155,9 +155,9 @@ def history_lines(report) -> list[str]:
 def description_lines(found) -> list[str]:
     """`guided show`: the timeline, then what a text script left unspoken or could not place."""
     lines = timeline_lines(found.timeline)
-    if found.script.notes:
-        lines.append("\nNot spoken (stage directions):")
-        lines += [f"  L{note.line:<4}  {note.message}" for note in found.script.notes]
+    if found.script.decisions:
+        lines.append("\nHow the text was read:")
+        lines += [f"  L{d.line:<4}  {d.kind:<10}  {d.message}" for d in found.script.decisions]
     if found.script.warnings:
         lines.append("\nWarnings (--strict makes these errors):")
         lines += [f"  L{warning.line:<4}  {warning.message}" for warning in found.script.warnings]

@@ -6,7 +6,10 @@ Nothing here runs user data through `str.format` or YAML tags: only plain safe s
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from player.errors import Problem, ScriptError
+from player.spoken import has_words
 
 MAX_SCRIPT_BYTES = 1_000_000
 MAX_TITLE = 80
@@ -44,6 +48,7 @@ _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?")
 INLINE_BREAK = re.compile(r"\[(\d+(?:\.\d+)?)s\]")
 _BRACKET = re.compile(r"\[[^\[\]]*\]")
 _BRACES = re.compile(r"\{[^{}]*\}")
+_NAME_PLACEHOLDER = re.compile(r"\{(?:a|b|speaker|listener)\}")
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,7 @@ def parse_duration(value: object) -> float | None:
 def load_session(path: Path) -> Session:
     """Read and validate the script at `path`; raise ScriptError listing every problem."""
     path = Path(path)
-    text = _read_text(path)
-    root = _compose(path, text)
+    root = parse_yaml(path, read_text(path))
     checker = _Checker()
     session = checker.session(root, path)
     if checker.problems:
@@ -101,14 +105,46 @@ def load_session(path: Path) -> Session:
     return session
 
 
-def _read_text(path: Path) -> str:
+def session_from_data(path: Path, fields: dict, steps: Sequence[tuple[int, object]],
+                      also: Iterable[Problem] = ()) -> Session:
+    """Validate a script given as plain data, exactly as a YAML script is validated.
+
+    `fields` are the top-level keys but `steps` (all on line 1); `steps` pairs each step, as
+    YAML would load it (`{"say": "..."}`, `"bell"`), with its line in the source. Problems in
+    `also` are reported with validation's own, sorted by line. This is how the text importer
+    gets the one model and the one set of checks."""
+    path = Path(path)
+    mark = _mark(1)
+    root = _node(fields, 1)
+    root.value.append((_node("steps", 1), yaml.SequenceNode(_SEQ, [_node(v, n) for n, v in steps], mark, mark)))
+    checker = _Checker()
+    session = checker.session(root, path)
+    problems = sorted([*checker.problems, *also], key=lambda p: p.line)
+    if problems:
+        raise ScriptError(str(path), problems)
+    return session
+
+
+def read_text(path: Path) -> str:
+    """The text of a script file, refusing what is not a regular file (a folder, a device, a
+    pipe that would never end), more than MAX_SCRIPT_BYTES, or not UTF-8."""
+    path = Path(path)
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ScriptError(str(path), [Problem(1, f"cannot read the file: {exc.strerror}")]) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ScriptError(str(path), [Problem(1, "not a regular file; give the path of a script file")])
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(MAX_SCRIPT_BYTES + 1)
+            size = os.fstat(fd).st_size
+        except OSError as exc:
+            raise ScriptError(str(path), [Problem(1, f"cannot read the file: {exc.strerror}")]) from None
     if len(data) > MAX_SCRIPT_BYTES:
         raise ScriptError(
-            str(path), [Problem(1, f"file is {len(data):,} bytes; scripts are limited to 1 MB")]
+            str(path), [Problem(1, f"file is {max(size, len(data)):,} bytes; scripts are limited to 1 MB")]
         )
     try:
         return data.decode("utf-8-sig")
@@ -117,7 +153,7 @@ def _read_text(path: Path) -> str:
         raise ScriptError(str(path), [Problem(line, "not UTF-8 text; save the file as UTF-8")]) from None
 
 
-def _compose(path: Path, text: str) -> yaml.Node:
+def parse_yaml(path: Path, text: str) -> yaml.Node:
     """Parse YAML into a node tree (lines kept), refusing anchors and aliases."""
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
@@ -136,6 +172,48 @@ def _compose(path: Path, text: str) -> yaml.Node:
     if root is None:
         raise ScriptError(str(path), [Problem(1, "the file is empty; a script needs title, summary and steps")])
     return root
+
+
+def yaml_data(path: Path, text: str, first_line: int = 1) -> object:
+    """Plain data from a YAML fragment that starts on `first_line` of the file at `path` (a
+    text script's front matter): safe scalars only, no anchors; errors name the file's line."""
+    if not text.strip():
+        return None
+    shift = first_line - 1
+    try:
+        parse_yaml(path, text)
+        return yaml.safe_load(text)
+    except ScriptError as exc:
+        raise ScriptError(str(path), [Problem(p.line + shift, p.message) for p in exc.problems]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 + shift if mark else first_line
+        raise ScriptError(str(path), [Problem(line, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
+
+
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+def _mark(line: int) -> yaml.Mark:
+    return yaml.Mark("data", 0, max(line - 1, 0), 0, None, None)
+
+
+def _node(value: object, line: int) -> yaml.Node:
+    """The node the YAML parser would have made for `value`, marked with the source line."""
+    mark = _mark(line)
+    if isinstance(value, dict):
+        pairs = [(_node(str(k), line), _node(v, line)) for k, v in value.items()]
+        return yaml.MappingNode("tag:yaml.org,2002:map", pairs, mark, mark)
+    if isinstance(value, (list, tuple)):
+        return yaml.SequenceNode(_SEQ, [_node(v, line) for v in value], mark, mark)
+    if value is None:
+        return yaml.ScalarNode("tag:yaml.org,2002:null", "", mark, mark)
+    if isinstance(value, bool):
+        return yaml.ScalarNode("tag:yaml.org,2002:bool", str(value).lower(), mark, mark)
+    if isinstance(value, (int, float)):
+        tag = "int" if isinstance(value, int) else "float"
+        return yaml.ScalarNode(f"tag:yaml.org,2002:{tag}", str(value), mark, mark)
+    return yaml.ScalarNode("tag:yaml.org,2002:str", str(value), mark, mark)
 
 
 def _line(node: yaml.Node) -> int:
@@ -204,6 +282,8 @@ class _Checker:
             self.problem(root, "missing 'steps': a script needs at least one step")
         else:
             steps = self.step_list(fields["steps"], inside_turns=False)
+            if steps and not _audible(steps):
+                self.problem(fields["steps"], "nothing to hear: the steps are only sections; add something to say")
         return Session(path.stem, path, title, summary, self.mode, tags, steps)
 
     def required_text(self, root: yaml.Node, fields: dict, key: str) -> str:
@@ -289,6 +369,8 @@ class _Checker:
         text = self.text(value, inside_turns, what="say text")
         if text and not INLINE_BREAK.sub("", text).strip():
             self.problem(value, "say text has only silences and no words; use a pause step")
+        else:
+            self.pronounceable(value, text, "say text")
         return Step("say", _line(node), text=text)
 
     def step_pause(self, node, value, extras, inside_turns):
@@ -315,10 +397,12 @@ class _Checker:
         prompt = ""
         if "prompt" in extras:
             prompt = self.text(extras["prompt"], inside_turns, what="prompt")
+            self.pronounceable(extras["prompt"], prompt, "prompt")
         return Step(kind, _line(node), text=prompt, seconds=seconds)
 
     def step_wait(self, node, value, extras, inside_turns):
         text = self.text(value, inside_turns, what="wait text")
+        self.pronounceable(value, text, "wait text")
         fallback = DEFAULT_WAIT_FALLBACK
         if "fallback" in extras:
             fallback = self.duration(extras["fallback"], "fallback")
@@ -351,6 +435,14 @@ class _Checker:
         return ("a", "b")
 
     # -- values
+
+    def pronounceable(self, node: yaml.Node, text: str, what: str) -> None:
+        """Refuse spoken text the voice would get nothing of (see player.spoken), such as a
+        Markdown rule `---` or a lone emoji: no engine can make a clip of it."""
+        words = _NAME_PLACEHOLDER.sub(" name ", INLINE_BREAK.sub(" ", text))
+        if text and not has_words(words):
+            self.problem(node, f"{what} has nothing to pronounce ({_shown(text[:40])}: only punctuation, "
+                               "markup or symbols); write words, or use a pause step")
 
     def duration(self, node: yaml.Node, what: str) -> float:
         value = self.scalar(node)
@@ -386,6 +478,11 @@ class _Checker:
             if not 0 < float(match.group(1)) <= MAX_SECONDS:
                 self.problem(node, f"inline silence {match.group(0)} is out of range")
         return text
+
+
+def _audible(steps: tuple[Step, ...]) -> bool:
+    """Whether any step makes a sound or a silence: a script of only section names plays 0:00."""
+    return any(step.kind != "section" and (step.kind != "turns" or _audible(step.steps)) for step in steps)
 
 
 def _shown(value: object) -> str:

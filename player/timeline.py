@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from player.errors import BadName, FitError, StartNotFound
 from player.limits import DEFAULT_NAMES, MAX_NAME, PAUSE_SCALE_RANGE, SAMPLE_RATE
 from player.script import INLINE_BREAK, Session, Step
+from player.spoken import spoken_text
 
 SENTENCE_GAP_S = 0.4  # between sentences of one passage: a breath
 PASSAGE_TAIL_S = 0.6  # after a spoken passage, before whatever comes next
@@ -135,11 +136,12 @@ class Timeline:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split a passage into sentences; over-long ones are cut between words into pieces of at
-    most MAX_SENTENCE_CHARS, which the engine handles reliably."""
+    """Split a passage into sentences, as the voice will receive them (`spoken_text`: the words
+    only; a sentence with nothing to pronounce is dropped); over-long ones are cut between words
+    into pieces of at most MAX_SENTENCE_CHARS, which the engine handles reliably."""
     sentences = []
     for sentence in _SENTENCE_END.split(text.strip()):
-        sentence = sentence.strip()
+        sentence = spoken_text(sentence)
         if sentence:
             sentences.extend(_cut_long(sentence))
     return sentences
@@ -346,8 +348,8 @@ def _spoken(text: str, roles: dict[str, str], scale: float, sentence_length) -> 
     position = 0
     for match in [*INLINE_BREAK.finditer(text), None]:
         passage = fill_names(text[position : match.start() if match else len(text)].strip(), roles)
-        if passage:
-            sentences = tuple(split_sentences(passage))
+        sentences = tuple(split_sentences(passage)) if passage else ()
+        if sentences:  # a passage with nothing to pronounce (a stray "---") is never a say
             length = passage_length([sentence_length(s) for s in sentences])
             yield {"kind": "say", "text": passage, "sentences": sentences, "length": length}
         if match:

@@ -252,7 +252,8 @@ def test_show_a_markdown_script_makes_every_decision_visible(run, tmp_path):
     path.write_text("# Notes\n\n(speak softly)\n\nBreathe in. (pause for ten seconds) Breathe out.\n\n[music]\n")
     output = run("show", str(path)).output
     assert "L5     say      Breathe in." in output and "L5     silence  break 10.0s" in output
-    assert "Not spoken (stage directions):\n  L3     direction (speak softly)" in output
+    assert "How the text was read:\n  L3     not spoken  direction (speak softly)\n" in output
+    assert "  L5     cue         (pause for ten seconds) is a silence of 10 s\n" in output
     assert "Warnings (--strict makes these errors):\n  L7     unrecognised cue [music], left out" in output
     strict = CliRunner().invoke(cli, ["show", str(path), "--strict"])
     assert strict.exit_code == 1 and strict.output == f"Error: {path}:7: unrecognised cue [music], left out\n"

@@ -253,7 +253,7 @@ def test_durations_out_of_range(write_script, value):
 
 
 def test_a_section_name_cannot_hold_a_silence(write_script):
-    path = write_script("title: T\nsummary: S\nsteps:\n  - section: Start [2s]\n")
+    path = write_script("title: T\nsummary: S\nsteps:\n  - section: Start [2s]\n  - say: Hello.\n")
     assert problems(path) == [(4, "a section name is not spoken, so it cannot hold a silence like [2s]")]
 
 

@@ -11,6 +11,7 @@ from player.errors import SpeechError
 from player.limits import SAMPLE_RATE
 from player.loudness import integrated_loudness
 from player.speech import Engine, VoiceSettings
+from player.spoken import spoken_text
 
 SILENCE_FLOOR = 0.01  # of full scale (-40 dBFS): quieter frames count as silence when trimming
 # Speech level: every clip is brought to CLIP_LUFS (ITU-R BS.1770 loudness, see player.loudness)
@@ -107,7 +108,13 @@ def limit_peaks(audio: np.ndarray, ceiling: float) -> np.ndarray:
 
 
 def make_clip(engine: Engine, text: str, settings: VoiceSettings, voice_id: str) -> np.ndarray:
-    """Synthesize `text`, check it looks like speech (one retry), and condition it for the cache."""
+    """Synthesize `text`, check it looks like speech (one retry), and condition it for the cache.
+
+    The engine gets the words only (`spoken_text`), whatever called this; the timeline has
+    already made its sentences so, and for those this changes nothing."""
+    text = spoken_text(text)
+    if not text:
+        raise SpeechError("nothing to pronounce: the text is only punctuation, markup or symbols")
     reason = None
     for _ in range(2):
         try:
