@@ -38,7 +38,7 @@ from player.timeline import TimingOptions, build_timeline
 __all__ = ["Decision", "Imported", "import_script", "parse_pause", "to_yaml"]
 
 ELLIPSIS_PAUSE_S = 3.0  # "..." on a line of its own
-WAIT_TEXT = "Press space when you are ready."
+WAIT_TEXT = "Take your time, and go on when you are ready."  # the player says which key or button
 MAX_STEPS = 5000  # a repeat cue may not grow a script past this
 ESTIMATE_RATE = 150  # words per minute, for comparing a script with the length it states
 TOO_SHORT = 0.75  # plays in less than this share of its stated length: say so
