@@ -18,11 +18,20 @@ from player.cache import ClipCache, RenderReport, VoicedCache, plan, start_ahead
 from player.display import clock
 from player.errors import GuidedError, ScriptError
 from player.export import check_captions_target, check_target, export_session, write_playlist, write_text
-from player.history import History, HistoryUnavailable, calendar_lines, recording, resume_step, script_hash
+from player.history import (
+    History,
+    HistoryUnavailable,
+    calendar_lines,
+    open_to_resume,
+    recording,
+    resume_step,
+    script_hash,
+)
 from player.importer import to_yaml
 from player.library import TEXT_SUFFIXES, bundled_paths, open_script, open_session, read_script
 from player.paths import cache_dir
 from player.script import load_session
+from player.signals import stop_signals
 from player.speech import DEFAULT_RATE, ENGINES, RATE_RANGE, VoiceSettings, get_engine
 from player.starter import starter
 from player.timeline import (
@@ -340,7 +349,7 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
     hash_ = script_hash(loaded.path)
     history = None
     if resume:  # nothing to resume: say so before the device is opened
-        history = _open_history(warn)
+        history = open_to_resume(loaded.id)
         start_step = resume_step(history, loaded.id, hash_, timeline.step_count, warn)
     mixer = open_mixer(loaded.id, audio_driver)  # no device: say so before anything is recorded
     if history is None:
@@ -352,17 +361,18 @@ def play(ctx, session, engine, voice, rate, volume, pause_scale, partner_a, part
     if start_step > 1:
         click.echo(f"Starting at step {start_step} of {timeline.step_count}.")
     names = (partner_a, partner_b) if remember_names and loaded.mode == "couple" else None
-    ahead = start_ahead(voiced, timeline, start_step)
-    try:
-        with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
-            stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive, start_step=start_step,
-                                       on_step=record.progress, prepared=ahead.working,
-                                       ambience=Ambience(bed, timeline.length) if bed is not None else None)
-            record.completed = stopped_at is None
-    finally:
-        ahead.stop()
-        if history is not None:
-            history.close()
+    with stop_signals():  # INT, TERM (even twice) and HUP all end with the row saved as stopped
+        ahead = start_ahead(voiced, timeline, start_step)
+        try:
+            with recording(history, loaded.id, loaded.title, hash_, timeline.step_count, names, warn) as record:
+                stopped_at = play_timeline(timeline, voiced, mixer, interactive=interactive, start_step=start_step,
+                                           on_step=record.progress, prepared=ahead.working,
+                                           ambience=Ambience(bed, timeline.length) if bed is not None else None)
+                record.completed = stopped_at is None
+        finally:
+            ahead.stop()
+            if history is not None:
+                history.close()
     if stopped_at is None:
         click.echo("\nThe session has ended.")
     else:
@@ -401,7 +411,7 @@ def history(as_json, limit):
       guided history
       guided history --json --limit 50
     """
-    store = History()
+    store = History(read_only=True)
     try:
         plays, summary = store.recent(limit), store.summary()
     finally:

@@ -173,7 +173,8 @@ class Pyttsx3Engine:
 
 
 def _worker_main(conn, settings: tuple | None) -> None:
-    """Runs in the spawned worker: one pyttsx3 engine with fixed settings, one request at a time."""
+    """Runs in the spawned worker: one pyttsx3 engine with fixed settings (set again for each
+    sentence, see _save), one request at a time."""
     ignore_ctrl_c()  # Ctrl-C is the parent's to handle
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -183,11 +184,6 @@ def _worker_main(conn, settings: tuple | None) -> None:
 
         engine = pyttsx3.init()
         _shorten_the_drivers_nap()
-        if settings is not None:
-            voice, rate, volume = settings
-            engine.setProperty("voice", voice)
-            engine.setProperty("rate", rate)
-            engine.setProperty("volume", volume)
     except Exception as exc:  # the parent turns this into one clear line
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -203,7 +199,7 @@ def _worker_main(conn, settings: tuple | None) -> None:
                 conn.send(("ok", _describe(engine)))
             elif request[0] == "say":
                 _, text, path = request
-                _save(engine, text, Path(path))
+                _save(engine, text, Path(path), settings)
                 conn.send(("ok", path))
         except Exception as exc:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -263,16 +259,44 @@ def _driver_version(driver: str) -> str:
     return sys.platform
 
 
-def _save(engine, text: str, path: Path) -> None:
+def _save(engine, text: str, path: Path, settings: tuple | None) -> None:
     """One save_to_file per runAndWait, then wait for the whole file. espeak-ng through pyttsx3
     now and then writes a header with no audio (about one sentence in a hundred, seen in a
-    worker process); saying it again mends it, so try a few times before the parent judges."""
+    worker process); saying it again mends it, so try a few times before the parent judges.
+
+    The voice, rate and volume are set again before every sentence, in the same run as it, so
+    a clip depends on its own settings only, never on what the worker said before. pyttsx3
+    ignores the status of espeak-ng's parameter calls, and about one worker in fifty lost the
+    rate it was given and spoke everything at the driver's default (200 wpm, 25% fast): the
+    rate is read back once the file is complete, and a clip made at another rate is made again."""
     for _ in range(EMPTY_FILE_RETRIES):
         path.unlink(missing_ok=True)
+        if settings is not None:
+            _apply(engine, settings)
         engine.save_to_file(text, str(path))
         engine.runAndWait()
-        if _wait_for_complete_wav(path) > WAV_HEADER_BYTES:
+        complete = _wait_for_complete_wav(path) > WAV_HEADER_BYTES
+        if complete and (settings is None or _settings_held(engine, settings)):
             return
+    if settings is not None and not _settings_held(engine, settings):
+        path.unlink(missing_ok=True)
+        raise RuntimeError(f"the engine did not keep the rate {settings[1]} (it spoke at {engine.getProperty('rate')})")
+
+
+def _apply(engine, settings: tuple) -> None:
+    voice, rate, volume = settings
+    engine.setProperty("voice", voice)  # espeak-ng: a voice change also resets the rate
+    engine.setProperty("rate", rate)
+    engine.setProperty("volume", volume)
+
+
+def _settings_held(engine, settings: tuple) -> bool:
+    """True when the driver reports the rate and volume it was given (read after the sentence)."""
+    _, rate, volume = settings
+    try:
+        return int(engine.getProperty("rate")) == int(rate) and abs(float(engine.getProperty("volume")) - volume) < 0.02
+    except (KeyError, TypeError, ValueError):  # a driver that cannot say: trust it
+        return True
 
 
 def _wait_for_complete_wav(path: Path) -> int:

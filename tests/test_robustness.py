@@ -1,0 +1,186 @@
+"""What the attacks of issue 12 found: nothing wrong is kept, nothing hangs, one line per failure."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import needs_espeak
+
+from player.history import MIGRATIONS, History
+
+
+def _open_history_and_record(path: str) -> None:
+    store = History(Path(path))
+    store.start("s", "Title", "hash", 3)
+    store.close()
+
+
+def test_two_processes_creating_one_history_both_record(tmp_path):
+    """The check of which migrations are done happens inside BEGIN IMMEDIATE (issue 12, D1)."""
+    spawn = multiprocessing.get_context("spawn")
+    for attempt in range(10):
+        path = tmp_path / f"h{attempt}.sqlite3"
+        workers = [spawn.Process(target=_open_history_and_record, args=(str(path),)) for _ in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(30)
+        assert [w.exitcode for w in workers] == [0, 0]
+        db = sqlite3.connect(path)
+        assert db.execute("SELECT count(*) FROM plays").fetchone()[0] == 2
+        assert db.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(MIGRATIONS)
+        db.close()
+
+
+def test_history_reads_where_nothing_can_be_written(tmp_path):
+    """A read-only folder (as on a read-only mount or a full disk) still reads."""
+    home = tmp_path / "ro"
+    store = History(home / "history.sqlite3")
+    store.start("s", "Title", "hash", 3)
+    store.close()
+    home.chmod(0o555)
+    (home / "history.sqlite3").chmod(0o444)
+    try:
+        if (home / "probe").parent.stat().st_mode and _can_write(home):
+            pytest.skip("running as a user that can write anywhere; the read-only mount test covers it")
+        reader = History(home / "history.sqlite3", read_only=True)
+        assert [p.session_id for p in reader.recent()] == ["s"]
+        reader.close()
+    finally:
+        home.chmod(0o755)
+
+
+def _can_write(folder: Path) -> bool:
+    try:
+        (folder / "probe").write_text("x")
+    except OSError:
+        return False
+    (folder / "probe").unlink()
+    return True
+
+
+def test_history_reads_on_a_read_only_mount(tmp_path):
+    import subprocess
+
+    store = History(tmp_path / "src" / "history.sqlite3")
+    store.start("s", "Title", "hash", 3)
+    store.close()
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    done = subprocess.run(["mount", "--bind", "-o", "ro", str(tmp_path / "src"), str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot bind-mount read-only here: {done.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(mount)], capture_output=True)
+        reader = History(mount / "history.sqlite3", read_only=True)
+        assert [p.session_id for p in reader.recent()] == ["s"]
+        assert reader.summary()["practice_days"] == []
+        reader.close()
+    finally:
+        while str(mount) in Path("/proc/mounts").read_text():
+            if subprocess.run(["umount", "-l", str(mount)], capture_output=True).returncode:
+                break
+
+
+def test_a_missing_history_reads_as_empty(tmp_path):
+    reader = History(tmp_path / "none" / "history.sqlite3", read_only=True)
+    assert reader.recent() == [] and not (tmp_path / "none").exists()
+    reader.close()
+
+
+def _frames(folder: Path) -> int:
+    import soundfile
+
+    return sum(soundfile.info(p).frames for p in folder.glob("??/*.wav"))
+
+
+@needs_espeak
+@pytest.mark.slow
+def test_repeated_cold_pyttsx3_renders_last_exactly_as_long(tmp_path):
+    """A pyttsx3 worker that lost its rate spoke a whole session at 200 wpm (issue 12, W1); and
+    a clip depends only on its key (W2): cold renders, each with fresh workers, agree exactly."""
+    import subprocess
+
+    from conftest import GUIDED, run_env
+
+    totals = set()
+    for attempt in range(8):
+        cache = tmp_path / f"c{attempt}"
+        env = run_env(tmp_path, GUIDED_CACHE_DIR=str(cache))
+        subprocess.run(GUIDED + ["render", "arriving"], env=env, check=True, capture_output=True, timeout=120)
+        totals.add(_frames(cache))
+    assert len(totals) == 1, totals
+
+
+SLOW_SCRIPT = "title: T\nsummary: S\nsteps:\n  - say: Hello.\n  - pause: 60s\n  - say: Bye.\n"
+
+
+def wait_for_step(path: Path, step: int, timeout: float = 30) -> None:
+    """Until the latest play in the history at `path` has reached `step` (a loaded machine can
+    take seconds to start playing)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            plays = History(path, read_only=True)
+            try:
+                latest = plays.recent(1)
+            finally:
+                plays.close()
+            if latest and latest[0].last_step >= step:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the play did not reach step {step} within {timeout}s")
+
+
+def _start_playing(tmp_path, write_script):
+    import subprocess
+
+    from conftest import GUIDED, run_env
+
+    script = write_script(SLOW_SCRIPT)
+    env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(tmp_path / "p.raw"), GUIDED_ENGINE="espeak-ng")
+    subprocess.run(GUIDED + ["render", str(script)], env=env, check=True, capture_output=True)
+    return subprocess.Popen(GUIDED + ["play", str(script)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+
+@needs_espeak
+@pytest.mark.slow
+@pytest.mark.parametrize("signals", [("SIGINT",), ("SIGTERM", "SIGTERM"), ("SIGHUP",), ("SIGTERM", "SIGHUP", "SIGINT")])
+def test_every_stop_signal_saves_the_row_as_stopped(tmp_path, write_script, signals):
+    import signal
+    import time
+
+    proc = _start_playing(tmp_path, write_script)
+    wait_for_step(tmp_path / "home" / "history.sqlite3", 2)
+    time.sleep(1.5)
+    for name in signals:
+        proc.send_signal(getattr(signal, name))
+        time.sleep(0.002)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and err == "\nStopped.\n", (proc.returncode, err)
+    store = History(tmp_path / "home" / "history.sqlite3", read_only=True)
+    (last,) = store.recent()
+    assert (last.status, last.last_step) == ("stopped", 2)
+    assert 1 < last.seconds_listened < 10
+    store.close()
+
+
+def test_resume_with_a_damaged_history_says_one_thing(tmp_path, write_script):
+    import subprocess
+
+    from conftest import GUIDED, run_env
+
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "history.sqlite3").write_bytes(b"not a database" * 100)
+    script = write_script(SLOW_SCRIPT)
+    result = subprocess.run(GUIDED + ["play", str(script), "--resume"], capture_output=True, text=True,
+                            env=run_env(tmp_path, SDL_AUDIODRIVER="no-such-driver", GUIDED_ENGINE="espeak-ng"))
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: cannot resume session: ")
+    assert "without recording" not in result.stderr
