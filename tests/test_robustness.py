@@ -184,3 +184,65 @@ def test_resume_with_a_damaged_history_says_one_thing(tmp_path, write_script):
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: cannot resume session: ")
     assert "without recording" not in result.stderr
+
+
+def test_the_parser_fuzz_finds_no_traceback_and_no_hang():
+    """Mutations with deep nesting, huge numbers, tags and stray bytes (issue 12, H1/T1/T2):
+    every case ends in a session or one located ScriptError, each within fuzz_scripts.HANG_S."""
+    from fuzz_scripts import run
+
+    result = run(300)
+    assert (result["tracebacks"], result["hangs"]) == (0, 0), result["failures"]
+
+
+@pytest.mark.parametrize("depth", [100, 100_000])
+def test_deep_flow_nesting_is_refused_quickly_with_its_line(tmp_path, depth):
+    import time
+
+    from player.errors import ScriptError
+    from player.library import read_script
+
+    for name, text in [("deep.yaml", "title: T\nsummary: S\nsteps:\n  - say: " + "[" * depth + "\n"),
+                       ("deep.md", "---\ntitle: T\nsummary: " + "{" * depth + "\n---\nHello.\n")]:
+        path = tmp_path / name
+        path.write_text(text)
+        start = time.monotonic()
+        with pytest.raises(ScriptError, match=r":(3|4): nested too deeply"):
+            read_script(path)
+        assert time.monotonic() - start < 2
+
+
+def test_huge_numbers_are_a_located_problem(tmp_path):
+    from player.errors import ScriptError
+    from player.script import load_session
+
+    for digits in (400, 5000):
+        path = tmp_path / f"n{digits}.yaml"
+        path.write_text("title: T\nsummary: S\nsteps:\n  - say: Hi.\n  - pause: " + "9" * digits + "\n")
+        with pytest.raises(ScriptError, match=r":5: pause of .* is out of range") as caught:
+            load_session(path)
+        assert len(str(caught.value)) < 200
+
+
+def test_special_files_are_refused_without_blocking(tmp_path):
+    import os
+
+    from player.errors import ScriptError
+    from player.library import read_script
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero"), tmp_path):
+        with pytest.raises(ScriptError, match="not a regular file"):
+            read_script(path)
+
+
+def test_a_fifo_as_ambience_is_refused(tmp_path):
+    import os
+
+    from player.ambience import AmbienceError, ambience_loop
+
+    fifo = tmp_path / "bed.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(AmbienceError, match="not a regular file"):
+        ambience_loop(str(fifo))
