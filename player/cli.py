@@ -468,8 +468,10 @@ def export(ctx, session, output, export_all, format_, captions, ambience, engine
         return
     if captions is not None and str(captions) not in ("vtt", "srt"):
         raise click.BadParameter("with --all, give the captions' format: vtt or srt", param_hint="'--captions'")
-    if not output.is_dir():
-        raise click.BadParameter(f"{output} is not a folder", param_hint="'-o'")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot make the folder {output}: {exc.strerror}", param_hint="'-o'") from None
     entries = []
     for path in bundled_paths():
         target = output / f"{path.stem}.{format_}"
@@ -581,7 +583,8 @@ def info(ctx, as_json):
     if as_json:
         click.echo(json.dumps(details, indent=2))
         return
-    click.echo(f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB")
+    damaged = f" ({details['damaged']} damaged, made again when needed)" if details["damaged"] else ""
+    click.echo(f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB{damaged}")
 
 
 @cache.command()

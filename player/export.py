@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
+import glob
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -35,6 +37,7 @@ FORMATS = {
 ARTIST = "guided"
 ALBUM = "Guided sessions"
 GENRE = "Spoken word"
+FULL_DISK_BYTES = 1 << 20  # less free than this after a write error: the disk is full
 EXPORT_CHUNK_FRAMES = 1 << 16  # about 3 s a write: few calls into libsndfile, and memory stays flat
 
 
@@ -76,21 +79,57 @@ def check_target(target: Path, kinds: tuple[str, ...] = tuple(FORMATS), what: st
 
 @contextlib.contextmanager
 def replacing(target: Path) -> Iterator[Path]:
-    """A temp path beside `target`, renamed over it only if the block succeeds."""
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
+    """A temp path beside `target`, renamed over it only if the block succeeds. The temp file is
+    locked while it is written, so a later run can tell one left by a killed run and remove it."""
+    _sweep_partial_files(target)
+    temp = None
     try:
-        yield Path(temp)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        with os.fdopen(fd, "rb") as lock:
+            with contextlib.suppress(OSError):
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            yield Path(temp)
+            os.chmod(temp, 0o644)
+            os.replace(temp, target)
     except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
-            raise ExportError(f"the disk is full: {target} was not written; free some space and try again") from None
-        raise ExportError(f"cannot write {target}: {exc.strerror or exc}") from None
+        message = _cannot_write(target, exc)  # before the temp file gives its space back
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
+        raise ExportError(message) from None
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        if temp is not None:
+            Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _cannot_write(target: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC or (exc.errno == errno.EIO and _disk_is_full(target.parent)):
+        return f"the disk is full: {target} was not written; free some space and try again"
+    return f"cannot write {target}: {exc.strerror or exc}"
+
+
+def _disk_is_full(folder: Path) -> bool:
+    """libsndfile reports a full disk as a bare "System error.": look at the free space."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < FULL_DISK_BYTES or stats.f_favail == 0
+
+
+def _sweep_partial_files(target: Path) -> None:
+    """Remove `.NAME.*.part` files beside `target` that no live export holds locked."""
+    try:
+        strays = list(target.parent.glob(f".{glob.escape(target.name)}.*.part"))
+    except OSError:
+        return
+    for stray in strays:
+        try:
+            with open(stray, "rb") as f:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                stray.unlink(missing_ok=True)
+        except OSError:
+            continue
 
 
 def export_session(
@@ -118,7 +157,7 @@ def export_session(
                 for _, _, samples in timeline_chunks(timeline, voiced, EXPORT_CHUNK_FRAMES, ambience):
                     sound.write(samples)
                     progress(samples.size)
-        except soundfile.LibsndfileError as exc:
+        except (soundfile.LibsndfileError, RuntimeError) as exc:  # libsndfile's errors carry no errno
             raise OSError(errno.EIO, str(exc)) from None
         if format_ == "MP3":
             _tag_mp3(temp, timeline)

@@ -246,3 +246,122 @@ def test_a_fifo_as_ambience_is_refused(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(AmbienceError, match="not a regular file"):
         ambience_loop(str(fifo))
+
+
+def test_cache_clear_and_info_touch_only_the_caches_own_clips(tmp_path):
+    import numpy as np
+
+    from player.cache import ClipCache
+
+    cache = ClipCache(tmp_path / "c")
+    key = "ab" + "0" * 62
+    cache.store(key, np.full(2205, 1000, dtype=np.int16))
+    damaged = "cd" + "1" * 62
+    (tmp_path / "c" / "cd").mkdir()
+    (tmp_path / "c" / "cd" / f"{damaged}.wav").write_bytes(b"RIFF....garbage")
+    mine = tmp_path / "c" / "ab" / "notes.wav"  # not the cache's name pattern
+    mine.write_bytes(b"kept")
+    info = cache.info()
+    assert (info["clips"], info["damaged"]) == (1, 1)
+    assert cache.clear() == 2
+    assert mine.read_bytes() == b"kept" and not cache.path_for(key).exists()
+
+
+def test_a_folder_in_place_of_a_clip_is_removed_and_the_clip_made_again(tmp_path):
+    import numpy as np
+
+    from player.cache import ClipCache
+
+    cache = ClipCache(tmp_path / "c")
+    key = "ef" + "2" * 62
+    cache.path_for(key).mkdir(parents=True)
+    assert cache.load(key) is None and not cache.path_for(key).exists()
+    cache.path_for(key).mkdir()
+    cache.store(key, np.full(2205, 1000, dtype=np.int16))
+    assert cache.load(key).size == 2205
+    cache.path_for("12" + "3" * 62).mkdir(parents=True)
+    cache.clear()
+    assert not any((tmp_path / "c").iterdir())
+
+
+def test_clearing_a_read_only_cache_is_one_line(tmp_path):
+    import os
+
+    import numpy as np
+
+    from player.cache import CacheError, ClipCache
+
+    if os.geteuid() == 0:
+        pytest.skip("root may write a read-only folder")
+    cache = ClipCache(tmp_path / "c")
+    cache.store("ab" + "0" * 62, np.full(2205, 1000, dtype=np.int16))
+    (tmp_path / "c" / "ab").chmod(0o555)
+    try:
+        with pytest.raises(CacheError, match="cannot clear the clip cache"):
+            cache.clear()
+    finally:
+        (tmp_path / "c" / "ab").chmod(0o755)
+
+
+def test_partial_files_of_a_killed_run_are_swept_but_not_a_live_ones(tmp_path):
+    import fcntl
+
+    import numpy as np
+
+    from player.cache import ClipCache
+    from player.export import replacing
+
+    cache = ClipCache(tmp_path / "c")
+    cache.store("ab" + "0" * 62, np.full(2205, 1000, dtype=np.int16))
+    dead = tmp_path / "c" / "ab" / ".part-dead.wav"
+    dead.write_bytes(b"x")
+    live = tmp_path / "c" / "ab" / ".part-live.wav"
+    with open(live, "wb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        assert cache.sweep() == 1
+    assert live.exists() and not dead.exists()
+    stray = tmp_path / ".out.wav.abcd.part"
+    stray.write_bytes(b"half")
+    with replacing(tmp_path / "out.wav") as temp:
+        temp.write_bytes(b"whole")
+    assert not stray.exists() and (tmp_path / "out.wav").read_bytes() == b"whole"
+
+
+def test_an_export_where_no_temp_file_can_be_made_is_one_line(tmp_path):
+    from player.errors import ExportError
+    from player.export import write_text
+
+    with pytest.raises(ExportError, match=r"^cannot write /proc/x\.txt: "):
+        write_text(Path("/proc/x.txt"), "text")
+
+
+def test_export_to_a_full_disk_says_the_disk_is_full(tmp_path, fake_session):
+    import subprocess
+
+    from player.errors import ExportError
+    from player.export import export_session
+
+    timeline, voiced = fake_session("title: T\nsummary: S\nsteps:\n  - say: Hello there.\n  - pause: 60s\n"
+                                    "  - say: And again, slowly, one more time.\n")
+    disk = tmp_path / "full"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        for suffix in (".wav", ".flac", ".mp3"):
+            with pytest.raises(ExportError, match="^the disk is full: ") as caught:
+                export_session(timeline, voiced, disk / f"long{suffix}")
+            assert caught.value is not None, suffix
+            assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_name_with_nothing_to_pronounce_is_refused_up_front():
+    from player.timeline import check_name
+
+    for name in ("...", "—", "🙂🙂"):
+        with pytest.raises(ValueError, match="a name needs a letter"):
+            check_name(name)
+    assert check_name("Zoë") == "Zoë"

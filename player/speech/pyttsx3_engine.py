@@ -9,6 +9,8 @@ Its stdout goes to /dev/null, so pyttsx3's "Audio saved to …" never reaches ou
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import platform
 import shutil
@@ -46,7 +48,7 @@ class Pyttsx3Engine:
         self._conn = None
         self._info: dict | None = None
         self._settings: tuple | None = None  # (voice, rate, volume) of the running worker
-        self._tempdir = tempfile.TemporaryDirectory(prefix="guided-tts-")
+        self._tempdir, self._lock = _worker_folder(Path(info_dir) if info_dir else None)
 
     # -- the interface
 
@@ -92,6 +94,9 @@ class Pyttsx3Engine:
     def close(self) -> None:
         self._stop_worker()
         self._tempdir.cleanup()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def _stop_worker(self) -> None:
         if self._process is not None:
@@ -172,6 +177,39 @@ class Pyttsx3Engine:
             pass
 
 
+TEMP_PREFIX = ".tts-"
+
+
+def _worker_folder(home: Path | None) -> tuple[tempfile.TemporaryDirectory, object | None]:
+    """A folder for the worker's files inside `home` (the cache folder), not /tmp, and a lock
+    held on it while this engine lives; folders whose lock no one holds were left by a killed
+    run, and are removed first."""
+    if home is None:
+        return tempfile.TemporaryDirectory(prefix="guided-tts-"), None
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        for stale in home.glob(f"{TEMP_PREFIX}*"):
+            if stale.is_dir() and _unlocked(stale / "lock"):
+                shutil.rmtree(stale, ignore_errors=True)
+        folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX, dir=home)
+        lock = open(Path(folder.name) / "lock", "wb")
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return folder, lock
+    except OSError:  # a cache folder that cannot be written: /tmp will do
+        return tempfile.TemporaryDirectory(prefix="guided-tts-"), None
+
+
+def _unlocked(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def _worker_main(conn, settings: tuple | None) -> None:
     """Runs in the spawned worker: one pyttsx3 engine with fixed settings (set again for each
     sentence, see _save), one request at a time."""
@@ -185,24 +223,29 @@ def _worker_main(conn, settings: tuple | None) -> None:
         engine = pyttsx3.init()
         _shorten_the_drivers_nap()
     except Exception as exc:  # the parent turns this into one clear line
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(OSError, EOFError):
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     while True:
         try:
             request = conn.recv()
-        except (EOFError, KeyboardInterrupt):
+        except (EOFError, OSError, KeyboardInterrupt):  # the parent has gone
             return
         if request[0] == "quit":
             return
         try:
             if request[0] == "info":
-                conn.send(("ok", _describe(engine)))
-            elif request[0] == "say":
+                reply = ("ok", _describe(engine))
+            else:
                 _, text, path = request
                 _save(engine, text, Path(path), settings)
-                conn.send(("ok", path))
+                reply = ("ok", path)
         except Exception as exc:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(reply)
+        except (OSError, EOFError):  # BrokenPipe, ConnectionReset: nobody is waiting for it
+            return
 
 
 class _ShortNaps:
