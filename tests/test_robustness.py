@@ -365,3 +365,23 @@ def test_a_name_with_nothing_to_pronounce_is_refused_up_front():
         with pytest.raises(ValueError, match="a name needs a letter"):
             check_name(name)
     assert check_name("Zoë") == "Zoë"
+
+
+@pytest.mark.skipif(__import__("shutil").which("ffprobe") is None, reason="ffprobe (ffmpeg) is not installed")
+def test_mp3_chapters_are_listed_in_time_order(tmp_path, fake_session):
+    """mutagen writes frames by size: a long title before a short one came out shuffled."""
+    import json
+    import subprocess
+
+    from player.export import export_session
+
+    titles = ["A much longer first section title", "Two", "The third, middling", "4", "Five and the end"]
+    script = "title: T\nsummary: S\nsteps:\n" + "".join(f"  - section: {t}\n  - say: Line {i}.\n"
+                                                       for i, t in enumerate(titles))
+    timeline, voiced = fake_session(script)
+    export_session(timeline, voiced, tmp_path / "c.mp3")
+    probe = subprocess.run(["ffprobe", "-v", "error", "-print_format", "json", "-show_chapters", str(tmp_path / "c.mp3")],
+                           capture_output=True, text=True, check=True)
+    listed = json.loads(probe.stdout)["chapters"]
+    assert [c["tags"]["title"] for c in listed] == titles
+    assert [float(c["start_time"]) for c in listed] == sorted(float(c["start_time"]) for c in listed)

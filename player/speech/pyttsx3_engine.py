@@ -33,6 +33,7 @@ INFO_MAX_AGE_S = 24 * 3600
 WAV_HEADER_BYTES = 44
 EMPTY_FILE_RETRIES = 4
 DRIVER_NAP_S = 0.0005
+SETTLE_TIMEOUT_S = 2.0
 
 
 class Pyttsx3Engine:
@@ -327,10 +328,27 @@ def _save(engine, text: str, path: Path, settings: tuple | None) -> None:
 
 
 def _apply(engine, settings: tuple) -> None:
+    """Set the voice, rate and volume for the next sentence. With espeak-ng they are set at once
+    and the worker waits until espeak-ng reports them (its parameter calls are queued to its
+    own thread, and a voice change resets the rate meanwhile); other drivers queue them."""
     voice, rate, volume = settings
-    engine.setProperty("voice", voice)  # espeak-ng: a voice change also resets the rate
-    engine.setProperty("rate", rate)
-    engine.setProperty("volume", volume)
+    espeak = sys.modules.get("pyttsx3.drivers._espeak")
+    if espeak is None or type(engine.proxy._driver).__module__ != "pyttsx3.drivers.espeak":
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", rate)
+        engine.setProperty("volume", volume)
+        return
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while True:
+        espeak.SetVoiceByName(str(voice).encode("utf-8"))
+        espeak.SetParameter(espeak.RATE, int(rate), 0)
+        espeak.SetParameter(espeak.VOLUME, int(round(volume * 100)), 0)
+        for _ in range(100):
+            if espeak.GetParameter(espeak.RATE) == int(rate) and not espeak.IsPlaying():
+                return
+            time.sleep(0.002)
+        if time.monotonic() > deadline:
+            return  # _settings_held judges the clip
 
 
 def _settings_held(engine, settings: tuple) -> bool:
