@@ -193,7 +193,7 @@ def _worker_folder(home: Path | None) -> tuple[tempfile.TemporaryDirectory, obje
             if stale.is_dir() and _unlocked(stale / "lock"):
                 shutil.rmtree(stale, ignore_errors=True)
         folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX, dir=home)
-        lock = open(Path(folder.name) / "lock", "wb")
+        lock = open(Path(folder.name) / "lock", "wb")  # noqa: SIM115 - held for the engine's life
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         return folder, lock
     except OSError:  # a cache folder that cannot be written: /tmp will do
@@ -342,7 +342,7 @@ def _apply(engine, settings: tuple) -> None:
     while True:
         espeak.SetVoiceByName(str(voice).encode("utf-8"))
         espeak.SetParameter(espeak.RATE, int(rate), 0)
-        espeak.SetParameter(espeak.VOLUME, int(round(volume * 100)), 0)
+        espeak.SetParameter(espeak.VOLUME, round(volume * 100), 0)
         for _ in range(100):
             if espeak.GetParameter(espeak.RATE) == int(rate) and not espeak.IsPlaying():
                 return
