@@ -377,3 +377,26 @@ def test_mp3_chapters_are_listed_in_time_order(tmp_path, fake_session):
     listed = json.loads(probe.stdout)["chapters"]
     assert [c["tags"]["title"] for c in listed] == titles
     assert [float(c["start_time"]) for c in listed] == sorted(float(c["start_time"]) for c in listed)
+
+
+def test_clearing_a_cache_on_a_read_only_mount_is_one_line(tmp_path):
+    import subprocess
+
+    import numpy as np
+
+    from player.cache import CacheError, ClipCache
+
+    ClipCache(tmp_path / "src").store("ab" + "0" * 62, np.full(2205, 1000, dtype=np.int16))
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    done = subprocess.run(["mount", "--bind", str(tmp_path / "src"), str(mount)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {done.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(mount)], capture_output=True, check=True)
+        with pytest.raises(CacheError, match="^cannot clear the clip cache .*: Read-only file system$"):
+            ClipCache(mount).clear()
+    finally:
+        while str(mount) in Path("/proc/mounts").read_text():
+            if subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False).returncode:
+                break
