@@ -98,13 +98,17 @@ def test_repeated_cold_pyttsx3_renders_last_exactly_as_long(tmp_path):
 
     from conftest import GUIDED, run_env
 
-    totals = set()
+    import hashlib
+
+    totals, contents = set(), set()
     for attempt in range(8):
         cache = tmp_path / f"c{attempt}"
         env = run_env(tmp_path, GUIDED_CACHE_DIR=str(cache))
         subprocess.run(GUIDED + ["render", "arriving"], env=env, check=True, capture_output=True, timeout=120)
         totals.add(_frames(cache))
+        contents.add(frozenset((p.name, hashlib.sha256(p.read_bytes()).hexdigest()) for p in cache.glob("??/*.wav")))
     assert len(totals) == 1, totals
+    assert len(contents) == 1  # every clip byte for byte the same
 
 
 SLOW_SCRIPT = "title: T\nsummary: S\nsteps:\n  - say: Hello.\n  - pause: 60s\n  - say: Bye.\n"
