@@ -46,7 +46,10 @@ demo: setup
 	  "import json, sys; print(min(json.load(sys.stdin), key=lambda s: s['minutes'])['id'])"); \
 	$(BIN)/guided render $$session && \
 	mkdir -p exports && $(BIN)/guided export $$session -o exports/$$session.wav && \
-	{ $(BIN)/guided play $$session || echo "No sound here? Listen to exports/$$session.wav with any player."; }
+	{ $(BIN)/guided play $$session 2>exports/.play-errors; status=$$?; \
+	  if grep -q "no audio device" exports/.play-errors; then status=0; \
+	    echo "There is no sound device here, so nothing was played: the session is in exports/$$session.wav, for any player."; \
+	  else cat exports/.play-errors >&2; fi; rm -f exports/.play-errors; exit $$status; }
 
 lint: setup-test
 	$(BIN)/ruff check player tests bench

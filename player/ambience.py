@@ -6,6 +6,7 @@ and out over 3 s. It is made of samples like everything else, so play and export
 
 from __future__ import annotations
 
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,7 +38,26 @@ def _noise_loop() -> np.ndarray:
     return loop / np.sqrt(np.mean(loop**2))
 
 
+MAX_AMBIENCE_BYTES = 200_000_000  # an hour of 16-bit stereo WAV is about 600 MB; a loop needs far less
+
+
+def _check_is_a_file(path: Path) -> None:
+    """Only a regular file of sensible size: a FIFO would block ffmpeg forever, a device
+    (/dev/zero) would never end."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise AmbienceError(f"no ambience file at {path}") from None
+    except OSError as exc:
+        raise AmbienceError(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise AmbienceError(f"{path} is not a regular file; give an audio file, or 'noise'")
+    if info.st_size > MAX_AMBIENCE_BYTES:
+        raise AmbienceError(f"{path} is {info.st_size:,} bytes; an ambience loop is limited to 200 MB")
+
+
 def _file_loop(path: Path) -> np.ndarray:
+    _check_is_a_file(path)
     try:
         loop = decode_audio(path).astype(np.float64)
     except ClipFileError as exc:

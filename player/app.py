@@ -370,10 +370,11 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
     (the fit needs true lengths), otherwise sound starts once the opening passage is spoken
     and the rest is made while it plays."""
     from player.ambience import Ambience
-    from player.history import History, recording, resume_step, script_hash
+    from player.history import History, open_to_resume, recording, resume_step, script_hash
     from player.library import find_script, load_script
     from player.playback import open_mixer, play_timeline
     from player.prefetch import start_ahead
+    from player.signals import stop_signals
     from player.timeline import find_start
 
     if start and resume:
@@ -387,7 +388,7 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
         history = None
         try:
             if resume:  # nothing to resume: say so before the device is opened
-                history = History.open_or_warn(warn, purpose="resume")
+                history = open_to_resume(session.id)
                 start_step = resume_step(history, session.id, hash_, timeline.step_count, warn)
             mixer = open_mixer(session.id, audio_driver)  # no device: say so before anything is recorded
             if history is None:
@@ -395,16 +396,17 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
             on_start(PlayStart(session.title, timeline.duration_s, timeline.estimated, timeline.step_count,
                                start_step))
             names = (timing.partner_a, timing.partner_b) if remember_names and session.mode == "couple" else None
-            ahead = start_ahead(clips, timeline, start_step)
-            try:
-                with recording(history, session.id, session.title, hash_, timeline.step_count, names,
-                               warn) as record:
-                    stopped_at = play_timeline(timeline, clips, mixer, interactive=interactive, start_step=start_step,
-                                               on_step=record.progress, ahead=ahead,
-                                               ambience=Ambience(bed, timeline.length) if bed is not None else None)
-                    record.completed = stopped_at is None
-            finally:
-                ahead.stop()
+            with stop_signals():  # INT, TERM (even twice) and HUP all end with the row saved as stopped
+                ahead = start_ahead(clips, timeline, start_step)
+                try:
+                    with recording(history, session.id, session.title, hash_, timeline.step_count, names,
+                                   warn) as record:
+                        stopped_at = play_timeline(timeline, clips, mixer, interactive=interactive,
+                                                   start_step=start_step, on_step=record.progress, ahead=ahead,
+                                                   ambience=Ambience(bed, timeline.length) if bed else None)
+                        record.completed = stopped_at is None
+                finally:
+                    ahead.stop()
         finally:
             if history is not None:
                 history.close()
@@ -427,7 +429,7 @@ def history(limit: int = 10) -> HistoryReport:
     """The latest plays, the summary (completed, minutes this week, streak), a 12-week calendar."""
     from player.history import History, calendar_lines
 
-    store = History()
+    store = History(read_only=True)  # reading needs no write access (a read-only mount, a full disk)
     try:
         plays, summary = store.recent(limit), store.summary()
     finally:

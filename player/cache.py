@@ -6,18 +6,24 @@ exact text, so a warm run synthesizes nothing and a changed setting never plays 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
+import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from player.atomic import PART_SUFFIX, replacing
+from player.atomic import PART_SUFFIX, replacing, sweep
 from player.errors import CacheError
 from player.speech import Engine, VoiceSettings
 from player.speech.clips import CONDITIONING
 from player.wavfile import ClipFileError, clip_frames, read_clip, write_clip
+
+CLIP_NAME = re.compile(r"[0-9a-f]{64}\.wav")
 
 
 def clip_key(identity: dict, text: str) -> str:
@@ -26,7 +32,8 @@ def clip_key(identity: dict, text: str) -> str:
 
 
 class ClipCache:
-    """Clips stored as <dir>/<key[:2]>/<key>.wav."""
+    """Clips stored as <dir>/<key[:2]>/<key>.wav. Only files with that name pattern are the
+    cache's: `entries`, `info` and `clear` never count or touch anything else in the folder."""
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
@@ -39,54 +46,95 @@ class ClipCache:
         return clip_frames(self.path_for(key))
 
     def load(self, key: str) -> np.ndarray | None:
-        """A cached clip's samples, or None when absent; a damaged entry is removed, never played."""
+        """A cached clip's samples, or None when absent; a damaged entry (a folder in its place
+        included) is removed, never played."""
         path = self.path_for(key)
+        if path.is_dir() and not path.is_symlink():
+            self._remove(path)
+            return None
         if not path.exists():
             return None
         try:
             samples = read_clip(path)
-        except ClipFileError:
+        except (ClipFileError, OSError):
             samples = np.zeros(0, dtype=np.int16)
         if samples.size == 0:
-            path.unlink(missing_ok=True)
+            self._remove(path)
             return None
         return samples
 
     def store(self, key: str, samples: np.ndarray) -> None:
-        """Write atomically (see atomic.replacing). No fsync: a clip cut short by a crash is
-        caught by load() and made again."""
+        """Write atomically (see atomic.replacing: locked while written, so `sweep` knows it
+        is in use). No fsync: a clip cut short by a crash is caught by load() and made again."""
         path = self.path_for(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                self._remove(path)
             with replacing(path) as temp, open(temp, "wb") as f:
                 write_clip(f, samples)
         except OSError as exc:
-            raise CacheError(f"cannot write to the clip cache {self.directory}: {exc.strerror}") from None
+            raise CacheError(cannot_write(self.directory, exc)) from None
+
+    def _remove(self, path: Path) -> None:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise CacheError(f"cannot remove the damaged clip {path}: {exc.strerror}; remove it by hand") from None
 
     def entries(self) -> list[Path]:
+        """Every clip file: <2 hex>/<64 hex>.wav whose folder is its key's start."""
         if not self.directory.is_dir():
             return []
-        return [p for p in self.directory.glob("??/*.wav") if p.is_file()]
+        return [p for p in self.directory.glob("??/*.wav")
+                if CLIP_NAME.fullmatch(p.name) and p.parent.name == p.name[:2] and p.is_file()]
 
     def info(self) -> dict:
+        """Clips that can be played (a whole header and size); damaged ones counted apart."""
         entries = self.entries()
+        whole = [p for p in entries if clip_frames(p) is not None]
         return {
             "path": str(self.directory),
-            "clips": len(entries),
-            "bytes": sum(p.stat().st_size for p in entries),
+            "clips": len(whole),
+            "damaged": len(entries) - len(whole),
+            "bytes": sum(p.stat().st_size for p in whole),
         }
 
     def clear(self) -> int:
-        """Remove every clip (and stray partial files); return how many clips were removed."""
+        """Remove every clip (and the cache's own leftovers: partial files, a folder where a
+        clip belongs); return how many clips were removed. Other files are left alone."""
         entries = self.entries()
-        for path in entries:
-            path.unlink(missing_ok=True)
-        for stray in self.directory.glob(f"??/.*{PART_SUFFIX}"):
-            stray.unlink(missing_ok=True)
-        for folder in self.directory.glob("??"):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+        try:
+            for path in entries:
+                path.unlink(missing_ok=True)
+            for folder in self._clip_folders():
+                for stray in folder.iterdir():
+                    if stray.name.endswith(PART_SUFFIX) or (CLIP_NAME.fullmatch(stray.name) and stray.is_dir()):
+                        self._remove(stray)
+                if not any(folder.iterdir()):
+                    folder.rmdir()
+        except OSError as exc:
+            raise CacheError(f"cannot clear the clip cache {self.directory}: {exc.strerror}") from None
         return len(entries)
+
+    def sweep(self) -> int:
+        """Remove partial files left by a process that was killed while writing (a writer holds
+        a lock on its own, so one being written now is left alone); return how many."""
+        return sweep([part for folder in self._clip_folders() for part in folder.glob(f".*{PART_SUFFIX}")])
+
+    def _clip_folders(self) -> list[Path]:
+        if not self.directory.is_dir():
+            return []
+        return [f for f in self.directory.glob("??") if re.fullmatch(r"[0-9a-f]{2}", f.name) and f.is_dir()]
+
+
+def cannot_write(directory: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return f"the disk is full: cannot write to the clip cache {directory}; free some space and try again"
+    return f"cannot write to the clip cache {directory}: {exc.strerror or exc}"
 
 
 class VoicedCache:
@@ -95,6 +143,8 @@ class VoicedCache:
 
     def __init__(self, cache: ClipCache, engine: Engine, settings: VoiceSettings):
         self.cache = cache
+        with contextlib.suppress(OSError):
+            cache.sweep()  # what a killed run left behind
         self.engine = engine
         self.settings = settings
         self.identity = {**engine.cache_identity(settings), "conditioning": CONDITIONING}

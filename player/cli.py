@@ -297,7 +297,9 @@ def cache():
 def info(as_json):
     """Where the cache is, how many clips it holds, and their size."""
     details = app.cache_info(_workspace())
-    options.show_result(as_json, details, [f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB"])
+    damaged = f" ({details['damaged']} damaged, made again when needed)" if details["damaged"] else ""
+    options.show_result(as_json, details, [f"{details['path']}: {details['clips']} clips, "
+                                           f"{details['bytes'] / 1e6:.1f} MB{damaged}"])
 
 
 @cache.command()

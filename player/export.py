@@ -109,7 +109,7 @@ def export_session(
                 for _, _, samples in timeline_chunks(timeline, voiced, EXPORT_CHUNK_FRAMES, ambience):
                     sound.write(samples)
                     progress(samples.size)
-        except soundfile.LibsndfileError as exc:
+        except (soundfile.LibsndfileError, RuntimeError) as exc:  # libsndfile's errors carry no errno
             raise OSError(errno.EIO, str(exc)) from None
         if format_ == "MP3":
             _tag_mp3(temp, timeline)
@@ -141,7 +141,7 @@ def _tag_mp3(path: Path, timeline: Timeline) -> None:
     tags.add(TCON(encoding=3, text=GENRE))
     tags.add(COMM(encoding=3, lang="eng", desc="", text=session.summary))
     marks = chapters(timeline)
-    ids = [f"chp{i}" for i in range(len(marks))]
+    ids = chapter_ids([chapter.title for chapter in marks])
     for element_id, chapter in zip(ids, marks):
         tags.add(CHAP(element_id=element_id, start_time=round(chapter.start_s * 1000),
                       end_time=round(chapter.end_s * 1000), sub_frames=[TIT2(encoding=3, text=chapter.title)]))
@@ -149,6 +149,23 @@ def _tag_mp3(path: Path, timeline: Timeline) -> None:
         tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
                       sub_frames=[TIT2(encoding=3, text=session.title)]))
     tags.save(path, v2_version=4)
+
+
+def chapter_ids(titles: list[str]) -> list[str]:
+    """CHAP element ids that make mutagen write the chapters in time order.
+
+    mutagen orders frames by size (then id), and players and ffprobe read CHAP frames in file
+    order. Every CHAP frame here holds its id and one UTF-8 title, so its size is a constant
+    plus those two lengths: each id is padded just enough that each frame is one byte larger
+    than the one before."""
+    ids, previous = [], -1
+    for i, title in enumerate(titles):
+        base = f"chp{i:03d}"
+        size = len(base) + len(title.encode("utf-8"))
+        pad = max(0, previous + 1 - size)
+        ids.append(base + "-" * pad)
+        previous = size + pad
+    return ids
 
 
 def _tag_vorbis(path: Path, timeline: Timeline) -> None:

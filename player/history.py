@@ -78,26 +78,50 @@ class Play:
 
 
 class History:
-    """The plays table, behind a connection opened with WAL and a busy timeout."""
+    """The plays table, behind a connection opened with WAL and a busy timeout.
 
-    def __init__(self, path: Path | None = None):
+    `read_only` opens it for reading alone (`guided history`): nothing is created or migrated,
+    so a history on a read-only mount or a full disk still reads."""
+
+    def __init__(self, path: Path | None = None, read_only: bool = False):
         self.path = Path(path) if path else history_path()
+        self.read_only = read_only
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self._migrate()
+            self.db = self._open_for_reading() if read_only else self._open_for_writing()
         except (sqlite3.Error, OSError) as exc:
             raise HistoryUnavailable(f"practice history is unavailable ({exc}); {self.path} was left as it is") from None
 
+    def _open_for_writing(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self._migrate()
+        return self.db
+
+    def _open_for_reading(self) -> sqlite3.Connection | None:
+        """None when there is no history yet. A WAL database needs its -shm file written even to
+        be read; where that cannot be (a read-only folder, a full disk) it is read as immutable."""
+        if not self.path.exists():
+            return None
+        uri = self.path.resolve().as_uri()
+        try:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return db
+
     def _migrate(self) -> None:
-        self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        done = {row[0] for row in self.db.execute("SELECT name FROM migrations")}
+        """Each migration, with the check that it is still to do, inside one BEGIN IMMEDIATE:
+        two processes opening a new history at once apply it once between them."""
+        with self._transaction():
+            self.db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
         for name, sql in MIGRATIONS:
-            if name in done:
-                continue
             with self._transaction():
+                if self.db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                    continue
                 self.db.execute(sql)
                 self.db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, _now()))
 
@@ -142,7 +166,11 @@ class History:
         sql = f"SELECT * FROM plays {where} ORDER BY started_at DESC, id DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
+        if self.db is None:  # read-only, and no history yet
+            return []
         try:
+            if self.read_only and not self._has_plays_table():
+                return []
             return [Play(*row) for row in self.db.execute(sql, args)]
         except sqlite3.Error as exc:
             raise HistoryUnavailable(f"practice history could not be read ({exc})") from None
@@ -178,19 +206,21 @@ class History:
         }
 
     @classmethod
-    def open_or_warn(cls, warn: Callable[[str], None], purpose: str | None = None) -> History | None:
+    def open_or_warn(cls, warn: Callable[[str], None]) -> History | None:
         """The history, or None with one warning when it cannot be used: a session plays on
-        without recording. To resume, it is needed: then the one thing said is why not."""
+        without recording (to resume, see open_to_resume)."""
         try:
             return cls()
         except HistoryUnavailable as exc:
-            if purpose == "resume":
-                raise HistoryUnavailable(f"cannot resume: {exc}") from None
             warn(f"{exc}; playing without recording")
             return None
 
+    def _has_plays_table(self) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'plays'").fetchone() is not None
+
     def close(self) -> None:
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
 
 
 def calendar_lines(summary: dict, today: date | None = None) -> list[str]:
@@ -258,6 +288,15 @@ def recording(history: History | None, session_id: str, title: str, hash_: str, 
         raise
     finally:
         recorder.finish(status)
+
+
+def open_to_resume(session_id: str) -> History:
+    """The history, to resume a play of `session_id` from: when it cannot be opened, that is the
+    one thing said (playing without recording is no answer to --resume)."""
+    try:
+        return History()
+    except HistoryUnavailable as exc:
+        raise HistoryUnavailable(f"cannot resume {session_id}: {exc}") from None
 
 
 def resume_step(history: History | None, session_id: str, hash_: str, total_steps: int,

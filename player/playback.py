@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import select
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from player.cache import VoicedCache
 from player.display import Display
 from player.errors import AudioDeviceError
 from player.prefetch import AheadOfTheListener
+from player.signals import stop_signals
 from player.timeline import (
     SAMPLE_RATE,
     Event,
@@ -138,27 +138,23 @@ def play_timeline(
     passage waits for its clips meanwhile (and for `ahead` to make any still missing after).
 
     `interactive` (default: stdin is a terminal) turns on the keys, and makes wait steps wait
-    for a key instead of their fallback silence. SIGTERM stops playback like Ctrl-C."""
+    for a key instead of their fallback silence. SIGTERM and SIGHUP stop playback like Ctrl-C
+    (see player.signals)."""
     display = display or Display(timeline)
     if interactive is None:
         interactive = sys.stdin.isatty()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     player = None
-    try:
-        with Keys(interactive) as keys:
-            player = _Player(timeline, voiced, mixer, display, keys, on_step, ambience, ahead)
-            return player.play(start_step)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if player is not None:
-            on_step(player.step, player.listened / SAMPLE_RATE)  # where it ended, and all heard
-        mixer.stop()
-        mixer.quit()
-        display.finished()
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
+    with stop_signals():
+        try:
+            with Keys(interactive) as keys:
+                player = _Player(timeline, voiced, mixer, display, keys, on_step, ambience, ahead)
+                return player.play(start_step)
+        finally:
+            if player is not None:
+                on_step(player.step, player.listened / SAMPLE_RATE)  # where it ended, and all heard
+            mixer.stop()
+            mixer.quit()
+            display.finished()
 
 
 class _KeyWhilePreparing(Exception):

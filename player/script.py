@@ -20,6 +20,9 @@ from player.errors import Problem, ScriptError
 from player.spoken import has_words
 
 MAX_SCRIPT_BYTES = 1_000_000
+MAX_NESTING = 64  # levels of lists and mappings; real scripts use fewer than 10
+MAX_BLOCK_PREFIX = 2 * MAX_NESTING  # columns of indentation and "- " before a line's content
+SCALAR_STARTS = "\n:-[{,?"  # after one of these (spaces aside) a quote opens a quoted scalar
 MAX_TITLE = 80
 MAX_SECONDS = 3600.0
 DEFAULT_WAIT_FALLBACK = 30.0
@@ -81,7 +84,10 @@ def parse_duration(value: object) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer past float's range: out of range, not a crash
+            return float("inf")
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -129,23 +135,7 @@ def read_text(path: Path) -> str:
     """The text of a script file, refusing what is not a regular file (a folder, a device, a
     pipe that would never end), more than MAX_SCRIPT_BYTES, or not UTF-8."""
     path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise ScriptError(str(path), [Problem(1, f"cannot read the file: {exc.strerror}")]) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ScriptError(str(path), [Problem(1, "not a regular file; give the path of a script file")])
-    with os.fdopen(fd, "rb") as f:
-        try:
-            data = f.read(MAX_SCRIPT_BYTES + 1)
-            size = os.fstat(fd).st_size
-        except OSError as exc:
-            raise ScriptError(str(path), [Problem(1, f"cannot read the file: {exc.strerror}")]) from None
-    if len(data) > MAX_SCRIPT_BYTES:
-        raise ScriptError(
-            str(path), [Problem(1, f"file is {max(size, len(data)):,} bytes; scripts are limited to 1 MB")]
-        )
+    data = read_limited(path, MAX_SCRIPT_BYTES, ScriptError, "scripts are limited to 1 MB")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -153,8 +143,85 @@ def read_text(path: Path) -> str:
         raise ScriptError(str(path), [Problem(line, "not UTF-8 text; save the file as UTF-8")]) from None
 
 
+def read_limited(path: Path, limit: int, error: type, advice: str) -> bytes:
+    """At most `limit` bytes of the regular file at `path`; `error(path, problems)` for anything
+    else. A FIFO is opened without blocking and refused, like a device (/dev/zero) or a folder,
+    and no more than the limit is ever read, so nothing here can hang or fill the memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise error(str(path), [Problem(1, f"cannot read the file: {exc.strerror}")]) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise error(str(path), [Problem(1, "not a regular file; give the path of a script file")])
+    with os.fdopen(fd, "rb") as f:
+        size = info.st_size
+        try:
+            data = f.read(limit + 1)
+        except OSError as exc:
+            raise error(str(path), [Problem(1, f"cannot read the file: {exc.strerror}")]) from None
+    if len(data) > limit:
+        raise error(str(path), [Problem(1, f"file is {max(size, len(data)):,} bytes; {advice}")])
+    return data
+
+
+def _check_nesting(path: Path, text: str) -> None:
+    """Refuse nesting deeper than MAX_NESTING before PyYAML sees the text: its scanner slows
+    with the square of the depth of [ and { brackets, and its composer recurses once a level.
+    One pass, linear in the text. Brackets in quoted scalars and comments are not counted (a
+    quote counts only where a scalar can begin, so the apostrophe in "don't" opens nothing);
+    a line's block nesting is bounded by its indentation and leading "- " or "? " indicators."""
+    depth = 0
+    quote = ""  # the open quote character, "#" in a comment
+    escaped = False
+    line, column, line_start = 1, 0, True
+    previous = "\n"  # the last character that was not a space
+    for char in text:
+        if char == "\n":
+            line, column, line_start = line + 1, 0, True
+            if quote == "#":
+                quote = ""
+            previous = "\n"
+            continue
+        if line_start and not quote:
+            if char in " \t-?":
+                column += 1
+                if column > MAX_BLOCK_PREFIX:
+                    _too_deep(path, line)
+                if char not in " \t":
+                    previous = char
+                continue
+            line_start = False
+        if quote:
+            if quote == '"' and char == "\\" and not escaped:
+                escaped = True
+                continue
+            if char == quote and quote != "#" and not escaped:
+                quote, previous = "", char
+            escaped = False
+            continue
+        if char in "\"'" and previous in SCALAR_STARTS:
+            quote = char
+        elif char == "#" and previous in SCALAR_STARTS:
+            quote = "#"
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                _too_deep(path, line)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        if char not in " \t":
+            previous = char
+
+
+def _too_deep(path: Path, line: int) -> None:
+    raise ScriptError(str(path), [Problem(line, f"nested too deeply; keep lists and mappings within {MAX_NESTING} levels")])
+
+
 def parse_yaml(path: Path, text: str) -> yaml.Node:
     """Parse YAML into a node tree (lines kept), refusing anchors and aliases."""
+    _check_nesting(path, text)
     try:
         for event in yaml.parse(text, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
@@ -169,6 +236,8 @@ def parse_yaml(path: Path, text: str) -> yaml.Node:
         raise ScriptError(str(path), [Problem(line, f"not valid YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise ScriptError(str(path), [Problem(1, f"not valid YAML: {exc}")]) from None
+    except RecursionError:  # _check_nesting should have refused it first
+        _too_deep(path, 1)
     if root is None:
         raise ScriptError(str(path), [Problem(1, "the file is empty; a script needs title, summary and steps")])
     return root
@@ -236,7 +305,7 @@ class _Checker:
             return node  # a list or mapping where a scalar belongs; callers report it
         try:
             return self._constructor.construct_object(node)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, OverflowError):  # e.g. an integer of over 4,300 digits
             return node.value
 
     def mapping(self, node: yaml.MappingNode) -> list[tuple[str, yaml.Node, yaml.Node]]:
@@ -488,4 +557,7 @@ def _audible(steps: tuple[Step, ...]) -> bool:
 def _shown(value: object) -> str:
     if isinstance(value, yaml.Node):
         return "a list or mapping"
-    return repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
+        return "a number of over 30 digits"
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

@@ -43,6 +43,8 @@ def check_name(name: str) -> str:
         raise BadName(f"a name is 1 to {MAX_NAME} characters, not {len(name)}")
     if not name.isprintable():
         raise BadName("a name may only hold printable characters")
+    if not any(c.isalpha() for c in name):  # "...", "—" or emoji alone: nothing to pronounce
+        raise BadName("a name needs a letter")
     return name
 
 

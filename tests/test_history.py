@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 from conftest import GUIDED, run_env
+from test_robustness import wait_for_step
 
 from player.cli import cli
 from player.errors import HistoryUnavailable
@@ -178,7 +179,8 @@ def test_sigterm_saves_the_position(tmp_path, write_script):
     subprocess.run(GUIDED + ["render", str(script)], env=env, check=True, capture_output=True)
     proc = subprocess.Popen(GUIDED + ["play", str(script)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-    time.sleep(3)
+    wait_for_step(tmp_path / "home" / "history.sqlite3", 2)
+    time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 130 and err == "\nStopped.\n"

@@ -9,6 +9,8 @@ Its stdout goes to /dev/null, so pyttsx3's "Audio saved to …" never reaches ou
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import platform
 import shutil
@@ -32,6 +34,7 @@ INFO_MAX_AGE_S = 24 * 3600
 WAV_HEADER_BYTES = 44
 EMPTY_FILE_RETRIES = 4
 DRIVER_NAP_S = 0.0005
+SETTLE_TIMEOUT_S = 2.0
 
 
 class Pyttsx3Engine:
@@ -47,7 +50,7 @@ class Pyttsx3Engine:
         self._conn = None
         self._info: dict | None = None
         self._settings: tuple | None = None  # (voice, rate, volume) of the running worker
-        self._tempdir = tempfile.TemporaryDirectory(prefix="guided-tts-")
+        self._tempdir, self._lock = _worker_folder(Path(info_dir) if info_dir else None)
 
     # -- the interface
 
@@ -93,6 +96,9 @@ class Pyttsx3Engine:
     def close(self) -> None:
         self._stop_worker()
         self._tempdir.cleanup()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def _stop_worker(self) -> None:
         if self._process is not None:
@@ -173,8 +179,42 @@ class Pyttsx3Engine:
             pass
 
 
+TEMP_PREFIX = ".tts-"
+
+
+def _worker_folder(home: Path | None) -> tuple[tempfile.TemporaryDirectory, object | None]:
+    """A folder for the worker's files inside `home` (the cache folder), not /tmp, and a lock
+    held on it while this engine lives; folders whose lock no one holds were left by a killed
+    run, and are removed first."""
+    if home is None:
+        return tempfile.TemporaryDirectory(prefix="guided-tts-"), None
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        for stale in home.glob(f"{TEMP_PREFIX}*"):
+            if stale.is_dir() and _unlocked(stale / "lock"):
+                shutil.rmtree(stale, ignore_errors=True)
+        folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX, dir=home)
+        lock = open(Path(folder.name) / "lock", "wb")  # noqa: SIM115 - held for the engine's life
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return folder, lock
+    except OSError:  # a cache folder that cannot be written: /tmp will do
+        return tempfile.TemporaryDirectory(prefix="guided-tts-"), None
+
+
+def _unlocked(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def _worker_main(conn, settings: tuple | None) -> None:
-    """Runs in the spawned worker: one pyttsx3 engine with fixed settings, one request at a time."""
+    """Runs in the spawned worker: one pyttsx3 engine with fixed settings (set again for each
+    sentence, see _save), one request at a time."""
     ignore_ctrl_c()  # Ctrl-C is the parent's to handle
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -184,30 +224,30 @@ def _worker_main(conn, settings: tuple | None) -> None:
 
         engine = pyttsx3.init()
         _shorten_the_drivers_nap()
-        if settings is not None:
-            voice, rate, volume = settings
-            engine.setProperty("voice", voice)
-            engine.setProperty("rate", rate)
-            engine.setProperty("volume", volume)
     except Exception as exc:  # the parent turns this into one clear line
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(OSError, EOFError):
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     while True:
         try:
             request = conn.recv()
-        except (EOFError, KeyboardInterrupt):
+        except (EOFError, OSError, KeyboardInterrupt):  # the parent has gone
             return
         if request[0] == "quit":
             return
         try:
             if request[0] == "info":
-                conn.send(("ok", _describe(engine)))
-            elif request[0] == "say":
+                reply = ("ok", _describe(engine))
+            else:
                 _, text, path = request
-                _save(engine, text, Path(path))
-                conn.send(("ok", path))
+                _save(engine, text, Path(path), settings)
+                reply = ("ok", path)
         except Exception as exc:
-            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(reply)
+        except (OSError, EOFError):  # BrokenPipe, ConnectionReset: nobody is waiting for it
+            return
 
 
 class _ShortNaps:
@@ -264,16 +304,61 @@ def _driver_version(driver: str) -> str:
     return sys.platform
 
 
-def _save(engine, text: str, path: Path) -> None:
+def _save(engine, text: str, path: Path, settings: tuple | None) -> None:
     """One save_to_file per runAndWait, then wait for the whole file. espeak-ng through pyttsx3
     now and then writes a header with no audio (about one sentence in a hundred, seen in a
-    worker process); saying it again mends it, so try a few times before the parent judges."""
+    worker process); saying it again mends it, so try a few times before the parent judges.
+
+    The voice, rate and volume are set again before every sentence, in the same run as it, so
+    a clip depends on its own settings only, never on what the worker said before. pyttsx3
+    ignores the status of espeak-ng's parameter calls, and about one worker in fifty lost the
+    rate it was given and spoke everything at the driver's default (200 wpm, 25% fast): the
+    rate is read back once the file is complete, and a clip made at another rate is made again."""
     for _ in range(EMPTY_FILE_RETRIES):
         path.unlink(missing_ok=True)
+        if settings is not None:
+            _apply(engine, settings)
         engine.save_to_file(text, str(path))
         engine.runAndWait()
-        if _wait_for_complete_wav(path) > WAV_HEADER_BYTES:
+        complete = _wait_for_complete_wav(path) > WAV_HEADER_BYTES
+        if complete and (settings is None or _settings_held(engine, settings)):
             return
+    if settings is not None and not _settings_held(engine, settings):
+        path.unlink(missing_ok=True)
+        raise RuntimeError(f"the engine did not keep the rate {settings[1]} (it spoke at {engine.getProperty('rate')})")
+
+
+def _apply(engine, settings: tuple) -> None:
+    """Set the voice, rate and volume for the next sentence. With espeak-ng they are set at once
+    and the worker waits until espeak-ng reports them (its parameter calls are queued to its
+    own thread, and a voice change resets the rate meanwhile); other drivers queue them."""
+    voice, rate, volume = settings
+    espeak = sys.modules.get("pyttsx3.drivers._espeak")
+    if espeak is None or type(engine.proxy._driver).__module__ != "pyttsx3.drivers.espeak":
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", rate)
+        engine.setProperty("volume", volume)
+        return
+    deadline = time.monotonic() + SETTLE_TIMEOUT_S
+    while True:
+        espeak.SetVoiceByName(str(voice).encode("utf-8"))
+        espeak.SetParameter(espeak.RATE, int(rate), 0)
+        espeak.SetParameter(espeak.VOLUME, round(volume * 100), 0)
+        for _ in range(100):
+            if espeak.GetParameter(espeak.RATE) == int(rate) and not espeak.IsPlaying():
+                return
+            time.sleep(0.002)
+        if time.monotonic() > deadline:
+            return  # _settings_held judges the clip
+
+
+def _settings_held(engine, settings: tuple) -> bool:
+    """True when the driver reports the rate and volume it was given (read after the sentence)."""
+    _, rate, volume = settings
+    try:
+        return int(engine.getProperty("rate")) == int(rate) and abs(float(engine.getProperty("volume")) - volume) < 0.02
+    except (KeyError, TypeError, ValueError):  # a driver that cannot say: trust it
+        return True
 
 
 def _wait_for_complete_wav(path: Path) -> int:
