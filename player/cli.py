@@ -319,3 +319,31 @@ def clear(as_json):
     """Remove every cached clip (they are made again when needed)."""
     removed = app.cache_clear(_workspace())
     show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])
+
+
+@cli.command()
+@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--host", metavar="H", help="Address to listen on (default 127.0.0.1; with --lan, every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--lan", is_flag=True, help="Let phones on your network in, with a secret token in the address "
+                                          "(printed, with a QR code to scan).")
+@click.option("--no-open", is_flag=True, help="Do not open the page in a browser here.")
+@click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
+@voice_options
+def serve(scripts, host, port, lan, no_open, remember_names, engine, voice, rate, volume):
+    """Serve a private web player: the library, captions, turns and waits, for a phone on
+    the sofa or this computer's browser. Besides the bundled sessions it offers any scripts or
+    folders of scripts named. Plays go into the practice history. Ctrl-C stops it.
+
+    \b
+    Examples:
+      guided serve
+      guided serve --lan
+      guided serve my-scripts/ --port 9000 --no-open
+    """
+    from player import web
+    from player.display import serve_lines
+
+    web.serve(_workspace(), list(scripts), app.Voicing(engine, voice, rate, volume), host=host, port=port, lan=lan,
+              open_browser=not no_open, remember_names=remember_names,
+              announce=lambda address: echo_lines(serve_lines(address)), warn=warn_once())
