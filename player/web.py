@@ -117,6 +117,22 @@ class Site:
             job.phase, job.message = "failed", "the session could not be prepared; see the terminal with --debug"
             log.debug("render failure", exc_info=True)
 
+    def warm_up(self) -> None:
+        """Load the renderer's modules and start the engine once, in the background, so that the
+        first Play of a warm session is not slowed by imports (about 2 s on a small machine)."""
+
+        def load() -> None:
+            try:
+                import player.export  # noqa: F401  (numpy, soundfile, the audio stage)
+                import player.history  # noqa: F401
+                import player.speech.render  # noqa: F401
+
+                self.workspace.engines(self.voicing.engine, state_dir=self.workspace.cache_dir).close()
+            except Exception as exc:  # the first render will say what is wrong, on the page
+                log.debug("warm-up: %s", type(exc).__name__)
+
+        threading.Thread(target=load, name="page-warm-up", daemon=True).start()
+
     def close_plays(self) -> None:
         """Plays still open when the server stops are recorded as stopped where they were."""
         for play_id, (step, seconds) in list(self.plays.items()):
@@ -371,6 +387,7 @@ def serve(workspace: app.Workspace, scripts: list[Path], voicing: app.Voicing, *
                             server_header=False, date_header=False, limit_concurrency=64, timeout_keep_alive=5,
                             h11_max_incomplete_event_size=16 * 1024)
     server = uvicorn.Server(config)
+    site.warm_up()
     announce(Address(url, needs_token))
     if open_browser:
         import webbrowser
