@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 OS_PACKAGES := espeak-ng ffmpeg
+# Testing also drives the web page in a real browser: Debian's chromium (Playwright downloads none).
+setup-test: OS_PACKAGES += chromium
 
 .PHONY: demo test check lint bench os-deps setup setup-test clean
 
@@ -33,11 +35,11 @@ os-deps:
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[natural,voice]'
+	$(BIN)/python -m pip install -q -e '.[natural,voice,web]'
 	touch $@
 
 $(TEST_STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install -q -e '.[natural,voice,test]'
+	$(BIN)/python -m pip install -q -e '.[natural,voice,web,test]'
 	touch $@
 
 # Render and export the shortest bundled session, then play it if there is a sound device.

@@ -6,7 +6,6 @@ exit 2), Ctrl-C as "Stopped." and exit 130; `--debug` adds tracebacks and the lo
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -18,19 +17,10 @@ from player.limits import CAPTION_FORMATS, CORES, EXPORT_FORMATS
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def _workspace() -> app.Workspace:
-    ctx = click.get_current_context()
-    return app.Workspace(ctx.obj["cache_dir"], ctx.obj.get("engines") or app.default_engines)
-
-
 @click.group(cls=options.GuidedGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="guided")
-@click.option("--cache-dir", "cache_dir_option", type=click.Path(file_okay=False, path_type=Path),
-              help="Where spoken clips are cached (default: audio_cache/ in a checkout, else the "
-                   "user cache folder; env GUIDED_CACHE_DIR).")
-@click.option("--debug", is_flag=True, help="Show what happens on stderr, and the traceback of any failure.")
-@click.pass_context
-def cli(ctx, cache_dir_option, debug):
+@options.global_options
+def cli(cache_dir, debug):
     """Voice-guided exercises on emotional intimacy, for one listener or a couple.
 
     Scripts are spoken by an offline voice, with timed silences to reflect or to talk.
@@ -47,12 +37,7 @@ def cli(ctx, cache_dir_option, debug):
     paragraphs, pause cues such as "(10 seconds of silence)"); see docs/script-format.md.
     Start one with 'guided new'.
     """
-    from player.paths import cache_dir
-
-    if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
-    ctx.ensure_object(dict)
-    ctx.obj["cache_dir"] = cache_dir(cache_dir_option)
+    options.begin(cache_dir, debug)
 
 
 @cli.command(name="list")
@@ -67,7 +52,7 @@ def list_sessions(as_json):
     """
     from player.display import session_lines
 
-    rows = app.list_sessions(_workspace())
+    rows = app.list_sessions(options.workspace())
     options.show_result(as_json, [r.to_json() for r in rows], session_lines(rows))
 
 
@@ -93,7 +78,7 @@ def show(session, as_json, strict, **chosen):
     """
     from player.display import description_lines
 
-    found = app.describe(_workspace(), session, *options.choices(chosen), strict=strict)
+    found = app.describe(options.workspace(), session, *options.choices(chosen), strict=strict)
     options.show_result(as_json, found.timeline.to_json(), description_lines(found))
 
 
@@ -109,15 +94,7 @@ def validate(paths, strict):
       guided validate scripts/*.yaml
       guided validate notes.md --strict
     """
-    results = app.validate(list(paths), strict)
-    for checked in results:
-        if checked.problems:
-            click.echo(checked.problems, err=True)
-        else:
-            click.echo(f"{checked.path}: valid ({checked.steps} steps)")
-    failed = sum(1 for checked in results if checked.problems)
-    if failed:
-        raise click.ClickException(f"{failed} of {len(paths)} scripts have problems")
+    options.print_checks(app.validate(list(paths), strict))
 
 
 @cli.command()
@@ -138,7 +115,8 @@ def render(sessions, render_all, jobs, **chosen):
     """
     if render_all == bool(sessions):
         raise click.UsageError("name one or more sessions, or give --all")
-    report = app.render(_workspace(), list(sessions), *options.choices(chosen), jobs=jobs, progress=options.progress_bar)
+    report = app.render(options.workspace(), list(sessions), *options.choices(chosen), jobs=jobs,
+                        progress=options.progress_bar)
     click.echo(f"{report.synthesized} clips synthesized, {report.cached} already cached.")
 
 
@@ -170,10 +148,10 @@ def play(session, start, resume, remember_names, audio_driver, ambience, **chose
     from player.display import play_end_line, play_start_lines
 
     interactive = sys.stdin.isatty()
-    result = app.play(_workspace(), session, *options.choices(chosen), start=start, resume=resume,
+    result = app.play(options.workspace(), session, *options.choices(chosen), start=start, resume=resume,
                       remember_names=remember_names, audio_driver=audio_driver, ambience=ambience,
-                      interactive=interactive, on_start=lambda at: options.echo_lines(play_start_lines(at, interactive)),
-                      warn=options.warn_once())
+                      interactive=interactive, warn=options.warn_once(),
+                      on_start=lambda at: options.echo_lines(play_start_lines(at, interactive)))
     click.echo(play_end_line(result, session))
 
 
@@ -224,9 +202,9 @@ def export(session, output, export_all, format_, captions, ambience, **chosen):
         raise click.UsageError("name one session, or give --all")
     voicing, timing = options.choices(chosen)
     if not export_all:
-        result = app.export(_workspace(), session, output, voicing, timing, captions, ambience, options.progress_bar)
+        result = app.export(options.workspace(), session, output, voicing, timing, captions, ambience, options.progress_bar)
         return click.echo(export_line(result, captions))
-    done = app.export_all(_workspace(), output, format_, voicing, timing, str(captions) if captions else None,
+    done = app.export_all(options.workspace(), output, format_, voicing, timing, str(captions) if captions else None,
                           ambience, options.progress_bar, on_each=lambda result: click.echo(export_line(result)))
     click.echo(f"Wrote {done.playlist} ({len(done.results)} sessions)")
 
@@ -276,7 +254,7 @@ def voices(as_json, engine):
     """
     from player.display import voice_lines
 
-    found = app.voices(_workspace(), engine)
+    found = app.voices(options.workspace(), engine)
     options.show_result(as_json, [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found],
                 voice_lines(found))
 
@@ -296,15 +274,43 @@ def cache():
 @options.json_option
 def info(as_json):
     """Where the cache is, how many clips it holds, and their size."""
-    details = app.cache_info(_workspace())
-    damaged = f" ({details['damaged']} damaged, made again when needed)" if details["damaged"] else ""
-    options.show_result(as_json, details, [f"{details['path']}: {details['clips']} clips, "
-                                           f"{details['bytes'] / 1e6:.1f} MB{damaged}"])
+    from player.display import cache_lines
+
+    details = app.cache_info(options.workspace())
+    options.show_result(as_json, details, cache_lines(details))
 
 
 @cache.command()
 @options.json_option
 def clear(as_json):
     """Remove every cached clip (they are made again when needed)."""
-    removed = app.cache_clear(_workspace())
+    removed = app.cache_clear(options.workspace())
     options.show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])
+
+
+@cli.command()
+@click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--host", metavar="H", help="Address to listen on (default 127.0.0.1; with --lan, every interface).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on.")
+@click.option("--lan", is_flag=True, help="Let phones on your network in, with a secret token in the address "
+                                          "(printed, with a QR code to scan).")
+@click.option("--no-open", is_flag=True, help="Do not open the page in a browser here.")
+@click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
+@options.voice_options
+def serve(scripts, host, port, lan, no_open, remember_names, **chosen):
+    """Serve a private web player: the library, captions, turns and waits, for a phone on
+    the sofa or this computer's browser. Besides the bundled sessions it offers any scripts or
+    folders of scripts named. Plays go into the practice history. Ctrl-C stops it.
+
+    \b
+    Examples:
+      guided serve
+      guided serve --lan
+      guided serve my-scripts/ --port 9000 --no-open
+    """
+    from player import web
+    from player.display import serve_lines
+
+    web.serve(options.workspace(), list(scripts), options.voicing(chosen), host=host, port=port, lan=lan,
+              open_browser=not no_open, remember_names=remember_names,
+              announce=lambda address: options.echo_lines(serve_lines(address)), warn=options.warn_once())

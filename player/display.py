@@ -194,3 +194,25 @@ def play_end_line(result, name: str) -> str:
 def export_line(result, captions=None) -> str:
     return (f"Wrote {result.path} ({clock(result.duration_s)}, {result.bytes / 1e6:.1f} MB)"
             + (f" and {captions}" if captions else ""))
+
+
+def serve_lines(address) -> list[str]:
+    """What `guided serve` prints: the address, and on the LAN a QR code of it to scan."""
+    lines = [f"Open {address.url}"]
+    if address.lan:
+        import io
+
+        import segno
+
+        drawn = io.StringIO()
+        segno.make(address.url, error="m").terminal(out=drawn, compact=True, border=2)
+        lines += ["On a phone on the same network, scan this (the address holds a secret for this run only):",
+                  drawn.getvalue().rstrip("\n")]
+    lines.append("Press Ctrl-C to stop.")
+    return lines
+
+
+def cache_lines(details: dict) -> list[str]:
+    """`guided cache info`: where, how many clips, how big, and how many damaged."""
+    damaged = f" ({details['damaged']} damaged, made again when needed)" if details["damaged"] else ""
+    return [f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB{damaged}"]

@@ -76,3 +76,7 @@ class UsageProblem(GuidedError):
 
 class StartNotFound(UsageProblem):
     """A --from that names no step or section of the session."""
+
+
+class ServeError(GuidedError):
+    """`guided serve` cannot start: the port is taken, or the web extra is not installed."""

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -90,12 +91,42 @@ def json_option(f):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
 
 
+def global_options(f):
+    """--cache-dir and --debug, on the `guided` group itself (see begin)."""
+    f = click.option("--debug", is_flag=True, help="Show what happens on stderr, and the traceback of any failure.")(f)
+    return click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Where spoken clips are cached (default: audio_cache/ in a checkout, else the "
+                             "user cache folder; env GUIDED_CACHE_DIR).")(f)
+
+
+def begin(cache_dir: Path | None, debug: bool) -> None:
+    """Before any command: the log on stderr with --debug, and where the clips are kept."""
+    from player.paths import cache_dir as chosen_cache_dir
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s", stream=sys.stderr)
+    ctx = click.get_current_context()
+    ctx.ensure_object(dict)
+    ctx.obj["cache_dir"] = chosen_cache_dir(cache_dir)
+
+
+def workspace() -> app.Workspace:
+    """The command's clip folder, and its engine factory (a test may put one in ctx.obj)."""
+    obj = click.get_current_context().find_root().obj
+    return app.Workspace(obj["cache_dir"], obj.get("engines") or app.default_engines)
+
+
+def voicing(kw: dict) -> app.Voicing:
+    """The voice options, taken out of a command's keyword arguments."""
+    return app.Voicing(kw.pop("engine"), kw.pop("voice"), kw.pop("rate"), kw.pop("volume"))
+
+
 def choices(kw: dict) -> tuple[app.Voicing, app.Timing]:
     """The voicing and timing options, taken out of a command's keyword arguments."""
-    voicing = app.Voicing(kw.pop("engine"), kw.pop("voice"), kw.pop("rate"), kw.pop("volume"))
+    voicing_ = voicing(kw)
     timing = app.Timing(kw.pop("partner_a"), kw.pop("partner_b"), kw.pop("pause_scale"), kw.pop("minutes"),
                         kw.pop("first"))
-    return voicing, timing
+    return voicing_, timing
 
 
 @contextlib.contextmanager
@@ -130,3 +161,16 @@ def warn_once():
             click.echo(f"Warning: {message}", err=True)
 
     return warn
+
+
+def print_checks(results: list[app.Checked]) -> None:
+    """`guided validate`: a line for each valid script on stdout, each one's problems on stderr,
+    and exit 1 when any has problems."""
+    for checked in results:
+        if checked.problems:
+            click.echo(checked.problems, err=True)
+        else:
+            click.echo(f"{checked.path}: valid ({checked.steps} steps)")
+    failed = sum(1 for checked in results if checked.problems)
+    if failed:
+        raise click.ClickException(f"{failed} of {len(results)} scripts have problems")
