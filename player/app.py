@@ -51,17 +51,19 @@ def default_engines(name: str, state_dir: Path | None = None, threads: int | Non
 
 @dataclass(frozen=True)
 class Workspace:
-    """Where a run keeps its clips, and how it makes an engine (tests pass a fake)."""
+    """Where a run keeps its clips, how it makes an engine (tests pass a fake), and where a
+    calm note goes (an engine fallen back to, say)."""
 
     cache_dir: Path
     engines: Callable[..., Engine] = default_engines
+    tell: Callable[[str], None] = lambda message: None
 
 
 @dataclass(frozen=True)
 class Voicing:
-    """The voice a person chose."""
+    """The voice a person chose; engine None: the saved preference, else the best installed."""
 
-    engine: str = "pyttsx3"
+    engine: str | None = None
     voice: str | None = None
     rate: int = DEFAULT_RATE
     volume: float = 1.0
@@ -169,17 +171,43 @@ def _write_memo(path: Path, memo: dict, keep: set[str]) -> None:
 
 # ── Voices and clips ─────────────────────────────────────────────────────────────────────────
 
+def engine_name(workspace: Workspace, voicing: Voicing) -> str:
+    """The engine to speak with: --engine or GUIDED_ENGINE, else the saved preference, else the
+    best installed (Piper with a voice, otherwise pyttsx3); a fallback is told in one line."""
+    import os
+
+    from player import config
+    from player.speech import choose_engine
+
+    from_env = os.environ.get("GUIDED_ENGINE", "").strip() or None
+    choice = choose_engine(voicing.engine, from_env, None if voicing.engine or from_env else config.get("engine"))
+    if choice.note:
+        workspace.tell(choice.note)
+    return choice.name
+
+
 @contextlib.contextmanager
-def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None) -> Iterator[VoicedCache]:
-    """The clip cache seen through the chosen engine and voice; the engine is closed after."""
+def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None,
+           early_worker: bool = False) -> Iterator[VoicedCache]:
+    """The clip cache seen through the chosen engine and voice; the engine is closed after.
+    With `early_worker`, an engine that speaks in worker processes starts one at once, to load
+    its model while the cache key (the model's hash) is worked out and playback gets ready."""
     from player.cache import ClipCache, VoicedCache
     from player.speech import VoiceSettings
 
-    engine = workspace.engines(voicing.engine, state_dir=workspace.cache_dir, threads=threads)
+    engine = workspace.engines(engine_name(workspace, voicing), state_dir=workspace.cache_dir, threads=threads)
+    settings = VoiceSettings(voicing.voice, voicing.rate, voicing.volume)
     try:
-        yield VoicedCache(ClipCache(workspace.cache_dir), engine,
-                          VoiceSettings(voicing.voice, voicing.rate, voicing.volume))
+        if early_worker and engine.parallel_safe:
+            from player.speech.workers import start_early
+
+            start_early(engine.name, settings, engine.resolve_voice(settings.voice))
+        yield VoicedCache(ClipCache(workspace.cache_dir), engine, settings)
     finally:
+        if early_worker:
+            from player.speech.workers import discard_early
+
+            discard_early()
         engine.close()
 
 
@@ -366,13 +394,13 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
 
     The order matters: what can be refused (the script, --from, nothing to resume, no sound
     device) is refused before anything is recorded; with --minutes every clip is made first
-    (the fit needs true lengths), otherwise sound starts once the opening passage is spoken
+    (the fit needs true lengths), otherwise sound starts once the opening sentence is spoken
     and the rest is made while it plays."""
     from player.ambience import Ambience
     from player.history import History, recording, resume_step, script_hash
     from player.library import find_script, load_script
     from player.playback import open_mixer, play_timeline
-    from player.prefetch import start_ahead
+    from player.prefetch import drop_early_worker_if_warm, start_ahead
     from player.timeline import find_start
 
     if start and resume:
@@ -380,9 +408,12 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
     session = load_script(find_script(name)).session
     bed = _ambience(ambience)
     hash_ = script_hash(session.path)
-    with voiced(workspace, voicing) as clips:
+    # A Piper worker starts loading its model at once, while the parent hashes it, plans, and
+    # opens the device (not with --minutes: every clip is then made first, on every core).
+    with voiced(workspace, voicing, early_worker=timing.minutes is None) as clips:
         timeline = prepare(clips, session, timing) if timing.minutes is not None else plan(clips, session, timing)
         start_step = find_start(timeline, start) if start else 1
+        drop_early_worker_if_warm(clips, timeline, start_step)
         history = None
         try:
             if resume:  # nothing to resume: say so before the device is opened
@@ -465,12 +496,99 @@ def new_script(name: str, couple: bool = False, markdown: bool = False) -> Path:
     return path
 
 
-def voices(workspace: Workspace, engine: str) -> list[Voice]:
-    speech = workspace.engines(engine, state_dir=workspace.cache_dir)
+@dataclass(frozen=True)
+class VoiceList:
+    """An engine's voices; `default_voice` is the one used when no --voice is given, and
+    `is_default_engine` says whether this engine is the one used when no --engine is given."""
+
+    engine: str
+    is_default_engine: bool
+    voices: list[Voice]
+    default_voice: str | None
+
+    def default(self, voice: Voice) -> bool:
+        """True for the voice heard with no options at all."""
+        return self.is_default_engine and voice.id == self.default_voice
+
+    def to_json(self) -> list[dict]:
+        return [{"id": v.id, "name": v.name, "languages": list(v.languages), "engine": self.engine,
+                 "default": self.default(v)} for v in self.voices]
+
+
+def voices(workspace: Workspace, engine: str | None = None) -> VoiceList:
+    """The voices of `engine` (None: the engine used by default), the default one marked."""
+    quiet = Workspace(workspace.cache_dir, workspace.engines)  # the default's own note is told once, below
+    default_engine = engine_name(quiet, Voicing())
+    name = engine or engine_name(workspace, Voicing())
+    speech = workspace.engines(name, state_dir=workspace.cache_dir)
     try:
-        return speech.voices()
+        found = speech.voices()
+        default_voice = speech.resolve_voice(None) if found else None
+        return VoiceList(name, name == default_engine, found, default_voice)
     finally:
         speech.close()
+
+
+def voice_sample(workspace: Workspace, voicing: Voicing, text: str, output: Path | None = None,
+                 audio_driver: str | None = None) -> Path | None:
+    """Speak `text` in the chosen voice, to choose one by ear: played through the sound device,
+    or written to `output` (a .wav file). Returns what was written, if anything."""
+    from player.export import check_target
+    from player.speech import VoiceSettings
+    from player.speech.clips import make_clip
+
+    text = " ".join(text.split())
+    if not text:
+        raise UsageProblem("--sample needs some text to speak")
+    if len(text) > 400:
+        raise UsageProblem(f"--sample speaks up to 400 characters, not {len(text)}: a short sample is enough")
+    if output is not None:
+        check_target(Path(output), kinds=(".wav",), what="write a sample")
+    engine = workspace.engines(engine_name(workspace, voicing), state_dir=workspace.cache_dir)
+    try:
+        settings = VoiceSettings(voicing.voice, voicing.rate, voicing.volume)
+        samples = make_clip(engine, text, settings, engine.resolve_voice(settings.voice))
+    finally:
+        engine.close()
+    if output is None:
+        from player.playback import open_mixer, play_samples
+
+        play_samples(open_mixer("sample", audio_driver), samples)
+        return None
+    _write_wav(Path(output), samples)
+    return Path(output)
+
+
+def _write_wav(path: Path, samples) -> None:
+    from player.atomic import replacing, write_failure
+    from player.wavfile import write_clip
+
+    try:
+        with replacing(path) as temp, open(temp, "wb") as f:
+            write_clip(f, samples)
+    except OSError as exc:
+        raise ExportError(write_failure(exc, path)) from None
+
+
+def configure(action: str, key: str | None = None, value: str | None = None) -> list[str]:
+    """`guided config`: list, get, set or unset a saved preference; the lines to show."""
+    from player import config
+
+    wanted = {"list": 0, "get": 1, "unset": 1, "set": 2}[action]
+    given = [x for x in (key, value) if x is not None]
+    if len(given) != wanted:
+        usage = {0: "guided config list", 1: f"guided config {action} KEY", 2: "guided config set KEY VALUE"}[wanted]
+        raise UsageProblem(f"{action} takes {wanted or 'no'} argument{'s' if wanted != 1 else ''}: {usage} "
+                           f"(settings: {', '.join(config.SETTINGS)})")
+    if action == "list":
+        saved = config.load()
+        return [f"{k} = {v}" for k, v in saved.items()] or [f"Nothing saved ({config.config_path()})."]
+    if action == "get":
+        found = config.get(key)
+        return [found if found is not None else f"{key} is not set"]
+    if action == "set":
+        return [f"{key} = {config.set_value(key, value)} (saved in {config.config_path()})"]
+    return [f"Forgot {key}." if config.unset(key) else f"{key} was not set."]
 
 
 def cache_info(workspace: Workspace) -> dict:

@@ -13,35 +13,19 @@ from pathlib import Path
 import click
 
 from player import __version__, app
-from player.limits import CAPTION_FORMATS, CORES, EXPORT_FORMATS
-from player.options import (
-    GuidedGroup,
-    ambience_option,
-    choices,
-    echo_lines,
-    engine_option,
-    json_option,
-    progress_bar,
-    show_result,
-    timing_options,
-    voice_options,
-    warn_once,
-)
+from player import options as opt
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 def _workspace() -> app.Workspace:
     ctx = click.get_current_context()
-    return app.Workspace(ctx.obj["cache_dir"], ctx.obj.get("engines") or app.default_engines)
+    return app.Workspace(ctx.obj["cache_dir"], ctx.obj.get("engines") or app.default_engines, opt.tell)
 
 
-@click.group(cls=GuidedGroup, context_settings=CONTEXT)
+@click.group(cls=opt.GuidedGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="guided")
-@click.option("--cache-dir", "cache_dir_option", type=click.Path(file_okay=False, path_type=Path),
-              help="Where spoken clips are cached (default: audio_cache/ in a checkout, else the "
-                   "user cache folder; env GUIDED_CACHE_DIR).")
-@click.option("--debug", is_flag=True, help="Show what happens on stderr, and the traceback of any failure.")
+@opt.global_options
 @click.pass_context
 def cli(ctx, cache_dir_option, debug):
     """Voice-guided exercises on emotional intimacy, for one listener or a couple.
@@ -69,7 +53,7 @@ def cli(ctx, cache_dir_option, debug):
 
 
 @cli.command(name="list")
-@json_option
+@opt.json_option
 def list_sessions(as_json):
     """List the bundled sessions.
 
@@ -81,15 +65,15 @@ def list_sessions(as_json):
     from player.display import session_lines
 
     rows = app.list_sessions(_workspace())
-    show_result(as_json, [r.to_json() for r in rows], session_lines(rows))
+    opt.show_result(as_json, [r.to_json() for r in rows], session_lines(rows))
 
 
 @cli.command()
 @click.argument("session")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 @click.option("--strict", is_flag=True, help="Treat lines a text script could not place as errors.")
-@voice_options
-@timing_options
+@opt.voice_options
+@opt.timing_options
 def show(session, as_json, strict, **chosen):
     """Show a session's timeline: every sound and silence in playing order, with the script
     line each comes from. For a text or Markdown script, also the stage directions left
@@ -106,8 +90,8 @@ def show(session, as_json, strict, **chosen):
     """
     from player.display import description_lines
 
-    found = app.describe(_workspace(), session, *choices(chosen), strict=strict)
-    show_result(as_json, found.timeline.to_json(), description_lines(found))
+    found = app.describe(_workspace(), session, *opt.choices(chosen), strict=strict)
+    opt.show_result(as_json, found.timeline.to_json(), description_lines(found))
 
 
 @cli.command()
@@ -136,11 +120,9 @@ def validate(paths, strict):
 @cli.command()
 @click.argument("sessions", nargs=-1)
 @click.option("--all", "render_all", is_flag=True, help="Render every bundled session.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core, up to 8",
-              help="Cores to synthesize on: a worker process on each, for engines safe in parallel (piper, "
-                   "espeak-ng); pyttsx3 uses one.")
-@voice_options
-@timing_options
+@opt.jobs_option
+@opt.voice_options
+@opt.timing_options
 def render(sessions, render_all, jobs, **chosen):
     """Synthesize the clips sessions need into the cache, ahead of time.
 
@@ -151,19 +133,16 @@ def render(sessions, render_all, jobs, **chosen):
     """
     if render_all == bool(sessions):
         raise click.UsageError("name one or more sessions, or give --all")
-    report = app.render(_workspace(), list(sessions), *choices(chosen), jobs=jobs, progress=progress_bar)
+    report = app.render(_workspace(), list(sessions), *opt.choices(chosen), jobs=jobs, progress=opt.progress_bar)
     click.echo(f"{report.synthesized} clips synthesized, {report.cached} already cached.")
 
 
 @cli.command()
 @click.argument("session")
-@voice_options
-@timing_options
-@click.option("--from", "start", metavar="SECTION_OR_STEP", help="Start at this section (its name) or step number.")
-@click.option("--resume", is_flag=True, help="Continue the latest stopped play of this session where it stopped.")
-@click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
-@click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")
-@ambience_option
+@opt.voice_options
+@opt.timing_options
+@opt.play_options
+@opt.ambience_option
 def play(session, start, resume, remember_names, audio_driver, ambience, **chosen):
     """Play a session: speech, silences and bells, with captions as lines are spoken.
 
@@ -183,15 +162,15 @@ def play(session, start, resume, remember_names, audio_driver, ambience, **chose
     from player.display import play_end_line, play_start_lines
 
     interactive = sys.stdin.isatty()
-    result = app.play(_workspace(), session, *choices(chosen), start=start, resume=resume,
+    result = app.play(_workspace(), session, *opt.choices(chosen), start=start, resume=resume,
                       remember_names=remember_names, audio_driver=audio_driver, ambience=ambience,
-                      interactive=interactive, on_start=lambda at: echo_lines(play_start_lines(at, interactive)),
-                      warn=warn_once())
+                      interactive=interactive, on_start=lambda at: opt.echo_lines(play_start_lines(at, interactive)),
+                      warn=opt.warn_once())
     click.echo(play_end_line(result, session))
 
 
 @cli.command()
-@json_option
+@opt.json_option
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many plays to list.")
 def history(as_json, limit):
     """Your recent plays, and a summary: sessions completed, minutes this week, your current
@@ -205,21 +184,15 @@ def history(as_json, limit):
     from player.display import history_lines
 
     report = app.history(limit)
-    show_result(as_json, report.to_json(), history_lines(report))
+    opt.show_result(as_json, report.to_json(), history_lines(report))
 
 
 @cli.command()
 @click.argument("session", required=False)
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="The file to write: .wav, .flac, .ogg or .mp3 (with --all: a folder, made if need be).")
-@click.option("--all", "export_all", is_flag=True, help="Export every bundled session into the folder -o names.")
-@click.option("--format", "format_", type=click.Choice(EXPORT_FORMATS), default="mp3",
-              show_default=True, help="With --all: the format to write.")
-@click.option("--captions", type=click.Path(path_type=Path),
-              help=f"Also write captions: FILE.vtt or FILE.srt (with --all: {' or '.join(CAPTION_FORMATS)}).")
-@ambience_option
-@voice_options
-@timing_options
+@opt.export_options
+@opt.ambience_option
+@opt.voice_options
+@opt.timing_options
 def export(session, output, export_all, format_, captions, ambience, **chosen):
     """Export a session to an audio file, tagged, with a chapter per section; wait steps use
     their fallback silence. The format follows the file's suffix.
@@ -235,12 +208,12 @@ def export(session, output, export_all, format_, captions, ambience, **chosen):
 
     if export_all == bool(session):
         raise click.UsageError("name one session, or give --all")
-    voicing, timing = choices(chosen)
+    voicing, timing = opt.choices(chosen)
     if not export_all:
-        result = app.export(_workspace(), session, output, voicing, timing, captions, ambience, progress_bar)
+        result = app.export(_workspace(), session, output, voicing, timing, captions, ambience, opt.progress_bar)
         return click.echo(export_line(result, captions))
     done = app.export_all(_workspace(), output, format_, voicing, timing, str(captions) if captions else None,
-                          ambience, progress_bar, on_each=lambda result: click.echo(export_line(result)))
+                          ambience, opt.progress_bar, on_each=lambda result: click.echo(export_line(result)))
     click.echo(f"Wrote {done.playlist} ({len(done.results)} sessions)")
 
 
@@ -277,21 +250,44 @@ def new(name, couple, markdown):
 
 
 @cli.command()
-@json_option
-@engine_option
-def voices(as_json, engine):
-    """List the voices the speech engine offers.
+@opt.json_option
+@opt.engine_option
+@opt.sample_options
+def voices(as_json, engine, voice, sample, output):
+    """List the voices of the speech engine (the default one unless --engine); * marks the
+    voice used when none is chosen. --sample speaks a line in a voice, to choose by ear.
 
     \b
     Examples:
       guided voices
       guided voices --engine piper --json
+      guided voices --engine piper --sample "Take a slow breath." -o sample.wav
     """
     from player.display import voice_lines
 
-    found = app.voices(_workspace(), engine)
-    show_result(as_json, [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found],
-                voice_lines(found))
+    if sample is None and (voice or output):
+        raise click.UsageError("--voice and -o go with --sample TEXT")
+    if sample is None:
+        found = app.voices(_workspace(), engine)
+        return opt.show_result(as_json, found.to_json(), voice_lines(found))
+    written = app.voice_sample(_workspace(), app.Voicing(engine, voice), sample, output)
+    click.echo(f"Wrote {written}" if written else "Played the sample.")
+
+
+@cli.command()
+@opt.config_arguments
+def config(action, key, value):
+    """Saved preferences, in config.toml in the user data folder (GUIDED_HOME). --engine and
+    GUIDED_ENGINE still win over them.
+
+    \b
+    Examples:
+      guided config set engine pyttsx3
+      guided config get engine
+      guided config unset engine
+      guided config list
+    """
+    opt.echo_lines(app.configure(action, key, value))
 
 
 @cli.group()
@@ -306,16 +302,16 @@ def cache():
 
 
 @cache.command()
-@json_option
+@opt.json_option
 def info(as_json):
     """Where the cache is, how many clips it holds, and their size."""
     details = app.cache_info(_workspace())
-    show_result(as_json, details, [f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB"])
+    opt.show_result(as_json, details, [f"{details['path']}: {details['clips']} clips, {details['bytes'] / 1e6:.1f} MB"])
 
 
 @cache.command()
-@json_option
+@opt.json_option
 def clear(as_json):
     """Remove every cached clip (they are made again when needed)."""
     removed = app.cache_clear(_workspace())
-    show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])
+    opt.show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])

@@ -76,3 +76,7 @@ class UsageProblem(GuidedError):
 
 class StartNotFound(UsageProblem):
     """A --from that names no step or section of the session."""
+
+
+class ConfigError(GuidedError):
+    """A setting that cannot be saved or read (`guided config`, GUIDED_HOME/config.toml)."""

@@ -9,12 +9,23 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from player import app
 from player.errors import GuidedError, UsageProblem
-from player.limits import DEFAULT_NAMES, DEFAULT_RATE, ENGINES, MINUTES_RANGE, PAUSE_SCALE_RANGE, RATE_RANGE
+from player.limits import (
+    CAPTION_FORMATS,
+    CORES,
+    DEFAULT_NAMES,
+    DEFAULT_RATE,
+    ENGINES,
+    EXPORT_FORMATS,
+    MINUTES_RANGE,
+    PAUSE_SCALE_RANGE,
+    RATE_RANGE,
+)
 
 log = logging.getLogger("player")
 
@@ -49,9 +60,31 @@ def _name(ctx, param, value):
 
 
 def engine_option(f):
-    return click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True,
-                        envvar="GUIDED_ENGINE",
-                        help="Speech engine (env GUIDED_ENGINE). piper needs the 'natural' extra.")(f)
+    # No default here: app.engine_name resolves it (the saved preference, else the best installed),
+    # so --help stays fast (nothing is looked for until a command runs).
+    # GUIDED_ENGINE is read there too, so that `guided voices` can tell which engine is the default.
+    return click.option("--engine", type=click.Choice(ENGINES), default=None, show_default="best installed",
+                        help="Speech engine (env GUIDED_ENGINE; else 'guided config set engine NAME'; else piper "
+                             "when it and a voice are installed, otherwise pyttsx3).")(f)
+
+
+def sample_options(f):
+    """--voice, --sample and -o for `guided voices`: hear a voice before choosing it."""
+    f = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="With --sample: write it to this .wav file instead of playing it.")(f)
+    f = click.option("--sample", metavar="TEXT", help="Speak TEXT in the voice (--voice, else the default).")(f)
+    return click.option("--voice", metavar="ID", help="The voice to speak --sample in.")(f)
+
+
+def config_arguments(f):
+    f = click.argument("value", required=False)(f)
+    f = click.argument("key", required=False)(f)
+    return click.argument("action", type=click.Choice(["list", "get", "set", "unset"]))(f)
+
+
+def tell(message: str) -> None:
+    """A calm note on stderr (an engine fallen back to): not an error, not on stdout."""
+    click.echo(message, err=True)
 
 
 def voice_options(f):
@@ -76,6 +109,40 @@ def timing_options(f):
                      show_default=True, metavar="F",
                      help="Scale every timed silence (0.05 to 5); speech is never stretched.")(f)
     return f
+
+
+def global_options(f):
+    """The group's own options: --cache-dir and --debug."""
+    f = click.option("--debug", is_flag=True, help="Show what happens on stderr, and the traceback of any failure.")(f)
+    return click.option("--cache-dir", "cache_dir_option", type=click.Path(file_okay=False, path_type=Path),
+                        help="Where spoken clips are cached (default: audio_cache/ in a checkout, else the "
+                             "user cache folder; env GUIDED_CACHE_DIR).")(f)
+
+
+def export_options(f):
+    """-o, --all, --format and --captions for `guided export`."""
+    f = click.option("--captions", type=click.Path(path_type=Path),
+                     help=f"Also write captions: FILE.vtt or FILE.srt (with --all: {' or '.join(CAPTION_FORMATS)}).")(f)
+    f = click.option("--format", "format_", type=click.Choice(EXPORT_FORMATS), default="mp3",
+                     show_default=True, help="With --all: the format to write.")(f)
+    f = click.option("--all", "export_all", is_flag=True, help="Export every bundled session into the folder -o names.")(f)
+    return click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+                        help="The file to write: .wav, .flac, .ogg or .mp3 (with --all: a folder, made if need be).")(f)
+
+
+def jobs_option(f):
+    return click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core, up to 8",
+                        help="Cores to synthesize on: a worker process on each, for engines safe in parallel "
+                             "(piper, espeak-ng); pyttsx3 uses one.")(f)
+
+
+def play_options(f):
+    """--from, --resume, --remember-names and --audio-driver for `guided play`."""
+    f = click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")(f)
+    f = click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")(f)
+    f = click.option("--resume", is_flag=True, help="Continue the latest stopped play of this session where it stopped.")(f)
+    return click.option("--from", "start", metavar="SECTION_OR_STEP",
+                        help="Start at this section (its name) or step number.")(f)
 
 
 def ambience_option(f):

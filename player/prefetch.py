@@ -57,22 +57,40 @@ class AheadOfTheListener:
         self._thread.join()
 
 
+def opening_sentence(timeline: Timeline, start_step: int = 1) -> str | None:
+    """The first sentence heard when playing from `start_step`: the one sound waits for."""
+    events = timeline.events
+    first = first_event_of_step(events, start_step)
+    return next((s for e in events[first:] + events[:first] for s in e.sentences), None)
+
+
+def drop_early_worker_if_warm(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) -> None:
+    """A worker started early (see workers.start_early) is not needed when the opening sentence
+    is cached already: it is ended now rather than kept idle for the whole session."""
+    opening = opening_sentence(timeline, start_step)
+    if opening is None or not voiced.missing([opening]):
+        from player.speech.workers import discard_early
+
+        discard_early()
+
+
 def start_ahead(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) -> AheadOfTheListener:
-    """Make the first spoken passage's clips now, so sound can start at once, and the rest in
-    the background in playing order (from `start_step`, then what comes before it)."""
+    """Make the opening sentence's clip now, so sound can start at once, and the rest in the
+    background in playing order (from `start_step`, then what comes before it). The player
+    waits for each later sentence as it comes to it (playback._clip_when_ready)."""
     events = timeline.events
     first = first_event_of_step(events, start_step)
     ordered = events[first:] + events[:first]
-    opening = next((e for e in ordered if e.kind == "say"), None)
+    opening = opening_sentence(timeline, start_step)
     sentences = list(dict.fromkeys(s for e in ordered for s in e.sentences))
     if not voiced.engine.parallel_safe:
         if opening is not None:
-            render_missing(voiced, list(opening.sentences))
+            render_missing(voiced, [opening])
         return AheadOfTheListener(voiced, sentences).start()
-    # The worker makes the opening passage first: wait for it (or for what stopped it).
+    # The worker makes the opening sentence first: wait for it (or for what stopped it).
     ahead = AheadOfTheListener(voiced, sentences).start()
     try:
-        while opening is not None and voiced.missing(opening.sentences) and ahead.working():
+        while opening is not None and voiced.missing([opening]) and ahead.working():
             time.sleep(0.005)
         ahead.working()
     except BaseException:  # Ctrl-C, or what stopped the worker: it ends here, not at exit
