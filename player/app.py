@@ -77,16 +77,20 @@ class Timing:
     partner_b: str = DEFAULT_NAMES[1]
     pause_scale: float = 1.0
     minutes: float | None = None
+    say_a: str | None = None  # how the voice says a name the engine gets wrong; shown as typed
+    say_b: str | None = None
 
     def __post_init__(self):
         if self.minutes is not None and self.pause_scale != 1.0:
             raise UsageProblem("give --minutes or --pause-scale, not both")
 
     def options(self) -> TimingOptions:
+        from player.names import check_spoken
         from player.timeline import TimingOptions, check_name
 
         return TimingOptions(partner_a=check_name(self.partner_a), partner_b=check_name(self.partner_b),
-                             pause_scale=self.pause_scale)
+                             pause_scale=self.pause_scale, say_a=self.say_a and check_spoken(self.say_a),
+                             say_b=self.say_b and check_spoken(self.say_b))
 
 
 # ── The library ──────────────────────────────────────────────────────────────────────────────

@@ -97,8 +97,23 @@ def voice_options(f):
     return engine_option(f)
 
 
+def _spoken(ctx, param, value):
+    from player.errors import BadName
+    from player.names import check_spoken
+
+    try:
+        return None if value is None else check_spoken(value)
+    except BadName as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def timing_options(f):
-    """--pause-scale, --partner-a, --partner-b, --minutes: passed on as one `timing`."""
+    """--pause-scale, --partner-a, --partner-b, --say-a, --say-b, --minutes: passed on as one `timing`."""
+    f = click.option("--say-b", metavar="SOUNDS", callback=_spoken,
+                     help="How the voice should say partner B's name, if it gets it wrong (e.g. \"zhahn-luke\"); "
+                          "the name is still shown as typed.")(f)
+    f = click.option("--say-a", metavar="SOUNDS", callback=_spoken,
+                     help="How the voice should say partner A's name (e.g. \"shiv-awn\"); shown as typed.")(f)
     f = click.option("--minutes", type=click.FloatRange(*MINUTES_RANGE), metavar="N",
                      help="Fit the session to about N minutes by scaling its silences (not with --pause-scale).")(f)
     f = click.option("--partner-b", default=DEFAULT_NAMES[1], show_default=True, callback=_name,
@@ -158,7 +173,8 @@ def json_option(f):
 def choices(kw: dict) -> tuple[app.Voicing, app.Timing]:
     """The voicing and timing options, taken out of a command's keyword arguments."""
     voicing = app.Voicing(kw.pop("engine"), kw.pop("voice"), kw.pop("rate"), kw.pop("volume"))
-    timing = app.Timing(kw.pop("partner_a"), kw.pop("partner_b"), kw.pop("pause_scale"), kw.pop("minutes"))
+    timing = app.Timing(kw.pop("partner_a"), kw.pop("partner_b"), kw.pop("pause_scale"), kw.pop("minutes"),
+                        kw.pop("say_a"), kw.pop("say_b"))
     return voicing, timing
 
 
