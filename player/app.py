@@ -191,27 +191,16 @@ def engine_name(workspace: Workspace, voicing: Voicing) -> str:
 
 
 @contextlib.contextmanager
-def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None,
-           early_worker: bool = False) -> Iterator[VoicedCache]:
-    """The clip cache seen through the chosen engine and voice; the engine is closed after.
-    With `early_worker`, an engine that speaks in worker processes starts one at once, to load
-    its model while the cache key (the model's hash) is worked out and playback gets ready."""
+def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None) -> Iterator[VoicedCache]:
+    """The clip cache seen through the chosen engine and voice; the engine is closed after."""
     from player.cache import ClipCache, VoicedCache
     from player.speech import VoiceSettings
 
     engine = workspace.engines(engine_name(workspace, voicing), state_dir=workspace.cache_dir, threads=threads)
-    settings = VoiceSettings(voicing.voice, voicing.rate, voicing.volume)
     try:
-        if early_worker and engine.parallel_safe:
-            from player.speech.workers import start_early
-
-            start_early(engine.name, settings, engine.resolve_voice(settings.voice))
-        yield VoicedCache(ClipCache(workspace.cache_dir), engine, settings)
+        yield VoicedCache(ClipCache(workspace.cache_dir), engine,
+                          VoiceSettings(voicing.voice, voicing.rate, voicing.volume))
     finally:
-        if early_worker:
-            from player.speech.workers import discard_early
-
-            discard_early()
         engine.close()
 
 
@@ -404,7 +393,7 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
     from player.history import History, recording, resume_step, script_hash
     from player.library import find_script, load_script
     from player.playback import open_mixer, play_timeline
-    from player.prefetch import drop_early_worker_if_warm, start_ahead
+    from player.prefetch import end_early_worker, start_ahead, start_worker_if_cold
     from player.timeline import find_start
 
     if start and resume:
@@ -412,14 +401,13 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
     session = load_script(find_script(name)).session
     bed = _ambience(ambience)
     hash_ = script_hash(session.path)
-    # A Piper worker starts loading its model at once, while the parent hashes it, plans, and
-    # opens the device (not with --minutes: every clip is then made first, on every core).
-    with voiced(workspace, voicing, early_worker=timing.minutes is None) as clips:
+    with voiced(workspace, voicing) as clips:
         timeline = prepare(clips, session, timing) if timing.minutes is not None else plan(clips, session, timing)
         start_step = find_start(timeline, start) if start else 1
-        drop_early_worker_if_warm(clips, timeline, start_step)
         history = None
         try:
+            # A cold start: a Piper worker loads its model while the history and device open.
+            start_worker_if_cold(clips, timeline, start_step)
             if resume:  # nothing to resume: say so before the device is opened
                 history = History.open_or_warn(warn, purpose="resume")
                 start_step = resume_step(history, session.id, hash_, timeline.step_count, warn)
@@ -440,6 +428,7 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
             finally:
                 ahead.stop()
         finally:
+            end_early_worker()
             if history is not None:
                 history.close()
     return PlayResult(session.id, timeline.step_count, stopped_at)

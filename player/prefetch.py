@@ -10,6 +10,8 @@ from player.errors import GuidedError, SpeechError
 from player.speech.render import render_missing
 from player.timeline import Timeline, first_event_of_step
 
+AHEAD_THREADS = None  # the one worker ahead of the listener uses every core
+
 
 class AheadOfTheListener:
     """Makes a session's clips in a background thread, in playing order, while it plays.
@@ -31,7 +33,7 @@ class AheadOfTheListener:
     def _run(self, sentences: list[str]) -> None:
         try:
             if self.voiced.engine.parallel_safe:  # one worker, every core
-                render_missing(self.voiced, sentences, jobs=1, threads=None, stop=self._stop)
+                render_missing(self.voiced, sentences, jobs=1, threads=AHEAD_THREADS, stop=self._stop)
                 return
             for sentence in sentences:
                 if self._stop.is_set():
@@ -64,14 +66,22 @@ def opening_sentence(timeline: Timeline, start_step: int = 1) -> str | None:
     return next((s for e in events[first:] + events[:first] for s in e.sentences), None)
 
 
-def drop_early_worker_if_warm(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) -> None:
-    """A worker started early (see workers.start_early) is not needed when the opening sentence
-    is cached already: it is ended now rather than kept idle for the whole session."""
+def start_worker_if_cold(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) -> None:
+    """When the opening sentence is not cached and the engine speaks in a worker process (Piper),
+    start that worker now, so that it loads its model while the history and the sound device
+    are opened; start_ahead's render takes it. A warm start starts nothing."""
     opening = opening_sentence(timeline, start_step)
-    if opening is None or not voiced.missing([opening]):
-        from player.speech.workers import discard_early
+    if voiced.engine.parallel_safe and opening is not None and voiced.missing([opening]):
+        from player.speech.workers import start_early
 
-        discard_early()
+        start_early(voiced.engine.name, voiced.settings, voiced.voice_id, threads=AHEAD_THREADS)
+
+
+def end_early_worker() -> None:
+    """End a worker started early that no render took (playback never began)."""
+    from player.speech.workers import discard_early
+
+    discard_early()
 
 
 def start_ahead(voiced: VoicedCache, timeline: Timeline, start_step: int = 1) -> AheadOfTheListener:

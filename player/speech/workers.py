@@ -74,9 +74,8 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int |
     from player.speech import get_engine
     from player.speech.clips import make_clip
 
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)  # while playing, the player must never wait for the cores
     engine = None
+    niced = False  # at full priority until the first clip: until then the player waits for it
     try:  # load the model before the first sentence comes: it may be started early (start_early)
         engine = get_engine(engine_name, threads=threads)
         engine.prepare(voice_id)
@@ -100,6 +99,10 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int |
             conn.send(answer)
         except OSError:  # the parent has gone: nobody is waiting for this clip
             return
+        if not niced:
+            niced = True
+            with contextlib.suppress(OSError):
+                os.nice(WORKER_NICENESS)  # while playing, the player must never wait for the cores
 
 
 class _Worker:
@@ -157,7 +160,7 @@ def discard_early() -> None:
     """End the workers started early that no render took (the cache was warm)."""
     while _early:
         _, worker = _early.popitem()
-        worker.stop()
+        worker.stop(kill=True)  # it may be busy loading its model: waiting for it helps nobody
         worker.reap(time.monotonic() + 2)
 
 
