@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from player.history import Play
     from player.importer import Imported
     from player.script import Session
-    from player.speech import Engine, Voice
+    from player.speech import Engine, Voice, VoiceSettings
     from player.speech.render import RenderReport
     from player.timeline import Timeline, TimingOptions
 
@@ -191,15 +191,21 @@ def engine_name(workspace: Workspace, voicing: Voicing) -> str:
 
 
 @contextlib.contextmanager
-def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None) -> Iterator[VoicedCache]:
-    """The clip cache seen through the chosen engine and voice; the engine is closed after."""
-    from player.cache import ClipCache, VoicedCache
+def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None,
+           on_engine: Callable[[Engine, VoiceSettings], None] | None = None) -> Iterator[VoicedCache]:
+    """The clip cache seen through the chosen engine and voice; the engine is closed after.
+    `on_engine` is called with the engine before the cache key is worked out (which for Piper
+    means hashing its model, and importing numpy)."""
     from player.speech import VoiceSettings
 
     engine = workspace.engines(engine_name(workspace, voicing), state_dir=workspace.cache_dir, threads=threads)
+    settings = VoiceSettings(voicing.voice, voicing.rate, voicing.volume)
     try:
-        yield VoicedCache(ClipCache(workspace.cache_dir), engine,
-                          VoiceSettings(voicing.voice, voicing.rate, voicing.volume))
+        if on_engine is not None:
+            on_engine(engine, settings)
+        from player.cache import ClipCache, VoicedCache
+
+        yield VoicedCache(ClipCache(workspace.cache_dir), engine, settings)
     finally:
         engine.close()
 
@@ -393,7 +399,7 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
     from player.history import History, recording, resume_step, script_hash
     from player.library import find_script, load_script
     from player.playback import open_mixer, play_timeline
-    from player.prefetch import end_early_worker, start_ahead, start_worker_if_cold
+    from player.prefetch import end_early_worker, start_ahead, start_worker_if_cold, start_worker_if_first_run
     from player.timeline import find_start
 
     if start and resume:
@@ -401,7 +407,8 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
     session = load_script(find_script(name)).session
     bed = _ambience(ambience)
     hash_ = script_hash(session.path)
-    with voiced(workspace, voicing) as clips:
+    first_run = None if timing.minutes is not None else start_worker_if_first_run(workspace.cache_dir)
+    with voiced(workspace, voicing, on_engine=first_run) as clips:
         timeline = prepare(clips, session, timing) if timing.minutes is not None else plan(clips, session, timing)
         start_step = find_start(timeline, start) if start else 1
         history = None

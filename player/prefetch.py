@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from player.cache import VoicedCache
 from player.errors import GuidedError, SpeechError
@@ -75,6 +76,20 @@ def start_worker_if_cold(voiced: VoicedCache, timeline: Timeline, start_step: in
         from player.speech.workers import start_early
 
         start_early(voiced.engine.name, voiced.settings, voiced.voice_id, threads=AHEAD_THREADS)
+
+
+def start_worker_if_first_run(cache_dir: Path):
+    """An `on_engine` for app.voiced: with no clip cached at all (a first run), a worker is
+    started at once, before the model is hashed and numpy imported; otherwise it waits for
+    start_worker_if_cold to see if the opening sentence is missing."""
+
+    def start(engine, settings) -> None:
+        if engine.parallel_safe and not any(Path(cache_dir).glob("??/*.wav")):
+            from player.speech.workers import start_early
+
+            start_early(engine.name, settings, engine.resolve_voice(settings.voice), threads=AHEAD_THREADS)
+
+    return start
 
 
 def end_early_worker() -> None:
