@@ -210,3 +210,57 @@ def test_without_piper_everything_works_in_pyttsx3(tmp_path):
                              "speaking with pyttsx3 instead.\n")
     assert out.stat().st_size > 22050
     assert app.Voicing().engine is None  # nothing hard-wired: the choice is made at run time
+
+
+# ── Clips stay where they are ────────────────────────────────────────────────────────────────
+
+@needs_piper
+def test_clips_made_with_engine_piper_are_warm_for_the_new_default(tmp_path):
+    script = tmp_path / "short.yaml"
+    script.write_text("title: Short\nsummary: A test.\nsteps:\n  - say: Welcome. Breathe in slowly.\n",
+                      encoding="utf-8")
+    first = _guided(tmp_path, "render", str(script), "--engine", "piper")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "2 clips synthesized, 0 already cached.\n"
+    again = _guided(tmp_path, "render", str(script))  # no engine named: Piper, the best installed
+    assert again.stdout == "0 clips synthesized, 2 already cached.\n"
+    assert _guided(tmp_path, "render", str(script), "--engine", "pyttsx3").stdout == \
+        "2 clips synthesized, 0 already cached.\n"  # each engine's clips under their own key
+
+
+def test_sound_waits_for_the_first_sentence_not_the_whole_passage(tmp_path, write_script):
+    """start_ahead returns once the opening sentence is made; the rest of the passage is still
+    being made behind it (the player takes each sentence as it comes)."""
+    import time
+
+    from conftest import FakeEngine
+
+    from player.cache import ClipCache, VoicedCache
+    from player.prefetch import start_ahead
+    from player.speech import VoiceSettings
+    from player.timeline import TimingOptions, plan
+
+    class SlowEngine(FakeEngine):
+        def synthesize(self, text, voice, rate, volume):
+            time.sleep(0.3)
+            return super().synthesize(text, voice, rate, volume)
+
+    from player.script import load_session
+
+    session = load_session(write_script("""
+        title: Slow
+        summary: A test.
+        steps:
+          - say: One sentence here. Another one here. And a third one here.
+    """))
+    voiced = VoicedCache(ClipCache(tmp_path / "clips"), SlowEngine(), VoiceSettings())
+    timeline = plan(session, TimingOptions(), 150, voiced.frames)
+    started = time.perf_counter()
+    ahead = start_ahead(voiced, timeline)
+    waited = time.perf_counter() - started
+    try:
+        assert voiced.missing(["One sentence here."]) == []
+        assert voiced.missing(["And a third one here."]) == ["And a third one here."]
+        assert waited < 0.6, waited  # one sentence's making, not three
+    finally:
+        ahead.stop()
