@@ -551,9 +551,14 @@ def voice_sample(workspace: Workspace, voicing: Voicing, text: str, output: Path
     finally:
         engine.close()
     if output is None:
+        from player.errors import AudioDeviceError
         from player.playback import open_mixer, play_samples
 
-        play_samples(open_mixer("sample", audio_driver), samples)
+        try:
+            mixer = open_mixer("sample", audio_driver)
+        except AudioDeviceError as exc:
+            raise AudioDeviceError(f"{str(exc).split(';')[0]}; write the sample to a file instead: -o sample.wav") from None
+        play_samples(mixer, samples)
         return None
     _write_wav(Path(output), samples)
     return Path(output)

@@ -55,13 +55,13 @@ def load(path: Path | None = None) -> dict[str, str]:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML ({exc}); fix it or run 'guided config unset engine'") from None
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix it, or delete it to start afresh") from None
     settings = {}
     for key, value in saved.items():
         try:
             settings[key] = _known(key)(str(value))
         except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            raise ConfigError(f"{path}: {exc}; fix it there, or delete the line") from None
     return settings
 
 
