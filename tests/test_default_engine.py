@@ -11,7 +11,7 @@ from importlib.util import find_spec
 
 import pytest
 from click.testing import CliRunner
-from conftest import GUIDED, run_env
+from conftest import GUIDED, needs_espeak, run_env
 
 from player import app, config
 from player.cli import cli
@@ -92,6 +92,15 @@ def test_the_cli_uses_the_saved_engine_and_the_option_wins(fake_engine, monkeypa
     assert asked[-1] == best_installed().name
 
 
+def test_help_says_the_default_is_the_best_installed_and_stays_light():
+    result = CliRunner().invoke(cli, ["play", "--help"])
+    assert "[default: (best installed)]" in " ".join(result.output.split())
+    probe = subprocess.run([sys.executable, "-c", "import sys; from player.cli import cli; "
+                            "print(sorted(m for m in ('numpy', 'onnxruntime', 'piper', 'pygame', 'tomllib') if m in sys.modules))"],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout == "[]\n"
+
+
 # ── guided config ────────────────────────────────────────────────────────────────────────────
 
 def test_config_set_get_list_unset(tmp_path):
@@ -153,6 +162,7 @@ def test_voices_json_marks_the_default_voice_of_the_default_engine(tmp_path):
     assert others and not any(row["default"] for row in others)  # not the engine used by default
 
 
+@pytest.mark.slow
 @needs_piper
 def test_a_sample_is_written_to_a_wav(tmp_path):
     import soundfile
@@ -186,6 +196,8 @@ def test_a_sample_plays_through_the_sound_device(tmp_path, fake_engine, monkeypa
 
 # ── Without the natural extra ────────────────────────────────────────────────────────────────
 
+@pytest.mark.slow
+@needs_espeak
 def test_without_piper_everything_works_in_pyttsx3(tmp_path):
     """piper made unimportable in a real run: the default is pyttsx3, said by nothing at all
     (Piper is simply absent), and a saved preference for Piper falls back with one line."""
@@ -214,6 +226,7 @@ def test_without_piper_everything_works_in_pyttsx3(tmp_path):
 
 # ── Clips stay where they are ────────────────────────────────────────────────────────────────
 
+@pytest.mark.slow
 @needs_piper
 def test_clips_made_with_engine_piper_are_warm_for_the_new_default(tmp_path):
     script = tmp_path / "short.yaml"
