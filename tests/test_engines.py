@@ -278,7 +278,7 @@ def test_voices_in_the_voices_folder_and_broken_ones(tmp_path, write_script):
 
 @needs_espeak
 def test_play_makes_clips_ahead_in_a_worker_for_engines_safe_in_one(tmp_path, write_script):
-    from player.cache import start_ahead
+    from player.prefetch import start_ahead
 
     steps = "\n".join(f"  - say: Passage {i}, first part. Passage {i}, second part." for i in range(6))
     session = load_session(write_script(f"title: T\nsummary: S\nsteps:\n{steps}\n"))
@@ -286,7 +286,7 @@ def test_play_makes_clips_ahead_in_a_worker_for_engines_safe_in_one(tmp_path, wr
     timeline = plan(session, TimingOptions(), voiced.settings.rate, voiced.frames)
     ahead = start_ahead(voiced, timeline, start_step=3)
     opening = timeline.events[first_event_of_step(timeline.events, 3)]
-    assert all(voiced.frames(s) for s in opening.sentences)  # ready before it returns
+    assert voiced.frames(opening.sentences[0])  # the first sentence is ready before it returns
     seen_worker = False
     while ahead.working():
         seen_worker = seen_worker or bool(_render_workers())
