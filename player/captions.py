@@ -28,9 +28,10 @@ def caption_cues(timeline: Timeline, voiced: VoicedCache) -> list[Cue]:
     for event in timeline.events:
         if event.kind == "say":
             position = event.start
-            for sentence in event.sentences:
+            # the clip of what is said, the caption of what is shown (names as typed)
+            for sentence, shown in zip(event.sentences, event.captions or event.sentences):
                 length = voiced.frames(sentence) or 0
-                cues.append(Cue(position, position + length, sentence))
+                cues.append(Cue(position, position + length, shown))
                 position += length + gap
         elif event.kind == "bell":
             cues.append(Cue(event.start, event.end, "[closing bell]" if event.bell == "end" else "[soft bell]"))

@@ -11,15 +11,13 @@ from pathlib import Path
 
 import click
 
-from player import __version__, app, options
-from player.limits import CAPTION_FORMATS, CORES, EXPORT_FORMATS
-
-CONTEXT = {"help_option_names": ["-h", "--help"]}
+from player import __version__, app
+from player import options as opt
 
 
-@click.group(cls=options.GuidedGroup, context_settings=CONTEXT)
+@click.group(cls=opt.GuidedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="guided")
-@options.global_options
+@opt.global_options
 def cli(cache_dir, debug):
     """Voice-guided exercises on emotional intimacy, for one listener or a couple.
 
@@ -37,11 +35,11 @@ def cli(cache_dir, debug):
     paragraphs, pause cues such as "(10 seconds of silence)"); see docs/script-format.md.
     Start one with 'guided new'.
     """
-    options.begin(cache_dir, debug)
+    opt.begin(cache_dir, debug)
 
 
 @cli.command(name="list")
-@options.json_option
+@opt.json_option
 def list_sessions(as_json):
     """List the bundled sessions.
 
@@ -52,16 +50,16 @@ def list_sessions(as_json):
     """
     from player.display import session_lines
 
-    rows = app.list_sessions(options.workspace())
-    options.show_result(as_json, [r.to_json() for r in rows], session_lines(rows))
+    rows = app.list_sessions(opt.workspace())
+    opt.show_result(as_json, [r.to_json() for r in rows], session_lines(rows))
 
 
 @cli.command()
 @click.argument("session")
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 @click.option("--strict", is_flag=True, help="Treat lines a text script could not place as errors.")
-@options.voice_options
-@options.timing_options
+@opt.voice_options
+@opt.timing_options
 def show(session, as_json, strict, **chosen):
     """Show a session's timeline: every sound and silence in playing order, with the script
     line each comes from. For a text or Markdown script, also the stage directions left
@@ -78,8 +76,8 @@ def show(session, as_json, strict, **chosen):
     """
     from player.display import description_lines
 
-    found = app.describe(options.workspace(), session, *options.choices(chosen), strict=strict)
-    options.show_result(as_json, found.timeline.to_json(), description_lines(found))
+    found = app.describe(opt.workspace(), session, *opt.choices(chosen), strict=strict)
+    opt.show_result(as_json, found.timeline.to_json(), description_lines(found))
 
 
 @cli.command()
@@ -94,17 +92,15 @@ def validate(paths, strict):
       guided validate scripts/*.yaml
       guided validate notes.md --strict
     """
-    options.print_checks(app.validate(list(paths), strict))
+    opt.print_checks(app.validate(list(paths), strict))
 
 
 @cli.command()
 @click.argument("sessions", nargs=-1)
 @click.option("--all", "render_all", is_flag=True, help="Render every bundled session.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core, up to 8",
-              help="Cores to synthesize on: a worker process on each, for engines safe in parallel (piper, "
-                   "espeak-ng); pyttsx3 uses one.")
-@options.voice_options
-@options.timing_options
+@opt.jobs_option
+@opt.voice_options
+@opt.timing_options
 def render(sessions, render_all, jobs, **chosen):
     """Synthesize the clips sessions need into the cache, ahead of time.
 
@@ -115,20 +111,16 @@ def render(sessions, render_all, jobs, **chosen):
     """
     if render_all == bool(sessions):
         raise click.UsageError("name one or more sessions, or give --all")
-    report = app.render(options.workspace(), list(sessions), *options.choices(chosen), jobs=jobs,
-                        progress=options.progress_bar)
+    report = app.render(opt.workspace(), list(sessions), *opt.choices(chosen), jobs=jobs, progress=opt.progress_bar)
     click.echo(f"{report.synthesized} clips synthesized, {report.cached} already cached.")
 
 
 @cli.command()
 @click.argument("session")
-@options.voice_options
-@options.timing_options
-@click.option("--from", "start", metavar="SECTION_OR_STEP", help="Start at this section (its name) or step number.")
-@click.option("--resume", is_flag=True, help="Continue the latest stopped play of this session where it stopped.")
-@click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
-@click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")
-@options.ambience_option
+@opt.voice_options
+@opt.timing_options
+@opt.play_options
+@opt.ambience_option
 def play(session, start, resume, remember_names, audio_driver, ambience, **chosen):
     """Play a session: speech, silences and bells, with captions as lines are spoken.
 
@@ -148,15 +140,15 @@ def play(session, start, resume, remember_names, audio_driver, ambience, **chose
     from player.display import play_end_line, play_start_lines
 
     interactive = sys.stdin.isatty()
-    result = app.play(options.workspace(), session, *options.choices(chosen), start=start, resume=resume,
+    result = app.play(opt.workspace(), session, *opt.choices(chosen), start=start, resume=resume,
                       remember_names=remember_names, audio_driver=audio_driver, ambience=ambience,
-                      interactive=interactive, warn=options.warn_once(),
-                      on_start=lambda at: options.echo_lines(play_start_lines(at, interactive)))
+                      interactive=interactive, on_start=lambda at: opt.echo_lines(play_start_lines(at, interactive)),
+                      warn=opt.warn_once())
     click.echo(play_end_line(result, session))
 
 
 @cli.command()
-@options.json_option
+@opt.json_option
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="How many plays to list.")
 def history(as_json, limit):
     """Your recent plays, and a summary: sessions completed, minutes this week, your current
@@ -170,21 +162,15 @@ def history(as_json, limit):
     from player.display import history_lines
 
     report = app.history(limit)
-    options.show_result(as_json, report.to_json(), history_lines(report))
+    opt.show_result(as_json, report.to_json(), history_lines(report))
 
 
 @cli.command()
 @click.argument("session", required=False)
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="The file to write: .wav, .flac, .ogg or .mp3 (with --all: a folder, made if need be).")
-@click.option("--all", "export_all", is_flag=True, help="Export every bundled session into the folder -o names.")
-@click.option("--format", "format_", type=click.Choice(EXPORT_FORMATS), default="mp3",
-              show_default=True, help="With --all: the format to write.")
-@click.option("--captions", type=click.Path(path_type=Path),
-              help=f"Also write captions: FILE.vtt or FILE.srt (with --all: {' or '.join(CAPTION_FORMATS)}).")
-@options.ambience_option
-@options.voice_options
-@options.timing_options
+@opt.export_options
+@opt.ambience_option
+@opt.voice_options
+@opt.timing_options
 def export(session, output, export_all, format_, captions, ambience, **chosen):
     """Export a session to an audio file, tagged, with a chapter per section; wait steps use
     their fallback silence. The format follows the file's suffix.
@@ -200,12 +186,12 @@ def export(session, output, export_all, format_, captions, ambience, **chosen):
 
     if export_all == bool(session):
         raise click.UsageError("name one session, or give --all")
-    voicing, timing = options.choices(chosen)
+    voicing, timing = opt.choices(chosen)
     if not export_all:
-        result = app.export(options.workspace(), session, output, voicing, timing, captions, ambience, options.progress_bar)
+        result = app.export(opt.workspace(), session, output, voicing, timing, captions, ambience, opt.progress_bar)
         return click.echo(export_line(result, captions))
-    done = app.export_all(options.workspace(), output, format_, voicing, timing, str(captions) if captions else None,
-                          ambience, options.progress_bar, on_each=lambda result: click.echo(export_line(result)))
+    done = app.export_all(opt.workspace(), output, format_, voicing, timing, str(captions) if captions else None,
+                          ambience, opt.progress_bar, on_each=lambda result: click.echo(export_line(result)))
     click.echo(f"Wrote {done.playlist} ({len(done.results)} sessions)")
 
 
@@ -242,21 +228,44 @@ def new(name, couple, markdown):
 
 
 @cli.command()
-@options.json_option
-@options.engine_option
-def voices(as_json, engine):
-    """List the voices the speech engine offers.
+@opt.json_option
+@opt.engine_option
+@opt.sample_options
+def voices(as_json, engine, voice, sample, output):
+    """List the voices of the speech engine (the default one unless --engine); * marks the
+    voice used when none is chosen. --sample speaks a line in a voice, to choose by ear.
 
     \b
     Examples:
       guided voices
       guided voices --engine piper --json
+      guided voices --engine piper --sample "Take a slow breath." -o sample.wav
     """
     from player.display import voice_lines
 
-    found = app.voices(options.workspace(), engine)
-    options.show_result(as_json, [{"id": v.id, "name": v.name, "languages": list(v.languages)} for v in found],
-                voice_lines(found))
+    if sample is None and (voice or output):
+        raise click.UsageError("--voice and -o go with --sample TEXT")
+    if sample is None:
+        found = app.voices(opt.workspace(), engine)
+        return opt.show_result(as_json, found.to_json(), voice_lines(found))
+    written = app.voice_sample(opt.workspace(), app.Voicing(engine, voice), sample, output)
+    click.echo(f"Wrote {written}" if written else "Played the sample.")
+
+
+@cli.command()
+@opt.config_arguments
+def config(action, key, value):
+    """Saved preferences, in config.toml in the user data folder (GUIDED_HOME). --engine and
+    GUIDED_ENGINE still win over them.
+
+    \b
+    Examples:
+      guided config set engine pyttsx3
+      guided config get engine
+      guided config unset engine
+      guided config list
+    """
+    opt.echo_lines(app.configure(action, key, value))
 
 
 @cli.group()
@@ -271,32 +280,27 @@ def cache():
 
 
 @cache.command()
-@options.json_option
+@opt.json_option
 def info(as_json):
     """Where the cache is, how many clips it holds, and their size."""
     from player.display import cache_lines
 
-    details = app.cache_info(options.workspace())
-    options.show_result(as_json, details, cache_lines(details))
+    details = app.cache_info(opt.workspace())
+    opt.show_result(as_json, details, cache_lines(details))
 
 
 @cache.command()
-@options.json_option
+@opt.json_option
 def clear(as_json):
     """Remove every cached clip (they are made again when needed)."""
-    removed = app.cache_clear(options.workspace())
-    options.show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])
+    removed = app.cache_clear(opt.workspace())
+    opt.show_result(as_json, {"removed": removed}, [f"Removed {removed} clips."])
 
 
 @cli.command()
 @click.argument("scripts", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--host", metavar="H", help="Address to listen on (default 127.0.0.1; with --lan, every interface).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on.")
-@click.option("--lan", is_flag=True, help="Let phones on your network in, with a secret token in the address "
-                                          "(printed, with a QR code to scan).")
-@click.option("--no-open", is_flag=True, help="Do not open the page in a browser here.")
-@click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")
-@options.voice_options
+@opt.serve_options
+@opt.voice_options
 def serve(scripts, host, port, lan, no_open, remember_names, **chosen):
     """Serve a private web player: the library, captions, turns and waits, for a phone on
     the sofa or this computer's browser. Besides the bundled sessions it offers any scripts or
@@ -311,6 +315,6 @@ def serve(scripts, host, port, lan, no_open, remember_names, **chosen):
     from player import web
     from player.display import serve_lines
 
-    web.serve(options.workspace(), list(scripts), options.voicing(chosen), host=host, port=port, lan=lan,
+    web.serve(opt.workspace(), list(scripts), opt.voicing(chosen), host=host, port=port, lan=lan,
               open_browser=not no_open, remember_names=remember_names,
-              announce=lambda address: options.echo_lines(serve_lines(address)), warn=options.warn_once())
+              announce=lambda address: opt.echo_lines(serve_lines(address)), warn=opt.warn_once())

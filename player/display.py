@@ -171,8 +171,13 @@ def session_lines(rows) -> list[str]:
 
 
 def voice_lines(found) -> list[str]:
-    width = max((len(v.id) for v in found), default=2)
-    return [f"{v.id:<{width}}  {v.name}  ({', '.join(v.languages)})" for v in found]
+    """An app.VoiceList for people: the engine, then a voice a line, * on the default one."""
+    width = max((len(v.id) for v in found.voices), default=2)
+    default = " (the default engine)" if found.is_default_engine else ""
+    lines = [f"{found.engine}{default}:"]
+    lines += [f"{'*' if found.default(v) else ' '} {v.id:<{width}}  {v.name}  ({', '.join(v.languages)})"
+              for v in found.voices]
+    return lines
 
 
 def play_start_lines(at, interactive: bool) -> list[str]:

@@ -80,3 +80,7 @@ class StartNotFound(UsageProblem):
 
 class ServeError(GuidedError):
     """`guided serve` cannot start: the port is taken, or the web extra is not installed."""
+
+
+class ConfigError(GuidedError):
+    """A setting that cannot be saved or read (`guided config`, GUIDED_HOME/config.toml)."""

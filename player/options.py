@@ -15,7 +15,17 @@ import click
 
 from player import app
 from player.errors import GuidedError, UsageProblem
-from player.limits import DEFAULT_NAMES, DEFAULT_RATE, ENGINES, MINUTES_RANGE, PAUSE_SCALE_RANGE, RATE_RANGE
+from player.limits import (
+    CAPTION_FORMATS,
+    CORES,
+    DEFAULT_NAMES,
+    DEFAULT_RATE,
+    ENGINES,
+    EXPORT_FORMATS,
+    MINUTES_RANGE,
+    PAUSE_SCALE_RANGE,
+    RATE_RANGE,
+)
 
 log = logging.getLogger("player")
 
@@ -50,9 +60,31 @@ def _name(ctx, param, value):
 
 
 def engine_option(f):
-    return click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True,
-                        envvar="GUIDED_ENGINE",
-                        help="Speech engine (env GUIDED_ENGINE). piper needs the 'natural' extra.")(f)
+    # No default here: app.engine_name resolves it (the saved preference, else the best installed),
+    # so --help stays fast (nothing is looked for until a command runs).
+    # GUIDED_ENGINE is read there too, so that `guided voices` can tell which engine is the default.
+    return click.option("--engine", type=click.Choice(ENGINES), default=None, show_default="best installed",
+                        help="Speech engine (env GUIDED_ENGINE; else 'guided config set engine NAME'; else piper "
+                             "when it and a voice are installed, otherwise pyttsx3).")(f)
+
+
+def sample_options(f):
+    """--voice, --sample and -o for `guided voices`: hear a voice before choosing it."""
+    f = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                     help="With --sample: write it to this .wav file instead of playing it.")(f)
+    f = click.option("--sample", metavar="TEXT", help="Speak TEXT in the voice (--voice, else the default).")(f)
+    return click.option("--voice", metavar="ID", help="The voice to speak --sample in.")(f)
+
+
+def config_arguments(f):
+    f = click.argument("value", required=False)(f)
+    f = click.argument("key", required=False)(f)
+    return click.argument("action", type=click.Choice(["list", "get", "set", "unset"]))(f)
+
+
+def tell(message: str) -> None:
+    """A calm note on stderr (an engine fallen back to): not an error, not on stdout."""
+    click.echo(message, err=True)
 
 
 def voice_options(f):
@@ -65,8 +97,24 @@ def voice_options(f):
     return engine_option(f)
 
 
+def _spoken(ctx, param, value):
+    from player.errors import BadName
+    from player.names import check_spoken
+
+    try:
+        return None if value is None else check_spoken(value)
+    except BadName as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def timing_options(f):
-    """--pause-scale, --partner-a, --partner-b, --minutes, --first: passed on as one `timing`."""
+    """--pause-scale, --partner-a, --partner-b, --say-a, --say-b, --minutes, --first: passed on as
+    one `timing`."""
+    f = click.option("--say-b", metavar="SOUNDS", callback=_spoken,
+                     help="How the voice should say partner B's name, if it gets it wrong (e.g. \"zhahn-luke\"); "
+                          "the name is still shown as typed.")(f)
+    f = click.option("--say-a", metavar="SOUNDS", callback=_spoken,
+                     help="How the voice should say partner A's name (e.g. \"shiv-awn\"); shown as typed.")(f)
     f = click.option("--minutes", type=click.FloatRange(*MINUTES_RANGE), metavar="N",
                      help="Fit the session to about N minutes by scaling its silences (not with --pause-scale).")(f)
     f = click.option("--partner-b", default=DEFAULT_NAMES[1], show_default=True, callback=_name,
@@ -78,6 +126,43 @@ def timing_options(f):
                      help="Scale every timed silence (0.05 to 5); speech is never stretched.")(f)
     f = click.option("--first", type=click.Choice(["a", "b"]), default="a", show_default=True,
                      help="Who begins the session's turns: partner a or b.")(f)
+    return f
+
+
+def export_options(f):
+    """-o, --all, --format and --captions for `guided export`."""
+    f = click.option("--captions", type=click.Path(path_type=Path),
+                     help=f"Also write captions: FILE.vtt or FILE.srt (with --all: {' or '.join(CAPTION_FORMATS)}).")(f)
+    f = click.option("--format", "format_", type=click.Choice(EXPORT_FORMATS), default="mp3",
+                     show_default=True, help="With --all: the format to write.")(f)
+    f = click.option("--all", "export_all", is_flag=True, help="Export every bundled session into the folder -o names.")(f)
+    return click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+                        help="The file to write: .wav, .flac, .ogg or .mp3 (with --all: a folder, made if need be).")(f)
+
+
+def jobs_option(f):
+    return click.option("--jobs", type=click.IntRange(1, 64), default=CORES, show_default="every core, up to 8",
+                        help="Cores to synthesize on: a worker process on each, for engines safe in parallel "
+                             "(piper, espeak-ng); pyttsx3 uses one.")(f)
+
+
+def play_options(f):
+    """--from, --resume, --remember-names and --audio-driver for `guided play`."""
+    f = click.option("--audio-driver", metavar="NAME", help="SDL audio driver to use (e.g. pulseaudio, alsa, disk).")(f)
+    f = click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")(f)
+    f = click.option("--resume", is_flag=True, help="Continue the latest stopped play of this session where it stopped.")(f)
+    return click.option("--from", "start", metavar="SECTION_OR_STEP",
+                        help="Start at this section (its name) or step number.")(f)
+
+
+def serve_options(f):
+    """--host, --port, --lan, --no-open and --remember-names for `guided serve`."""
+    f = click.option("--remember-names", is_flag=True, help="Keep the partners' names in the practice history.")(f)
+    f = click.option("--no-open", is_flag=True, help="Do not open the page in a browser here.")(f)
+    f = click.option("--lan", is_flag=True, help="Let phones on your network in, with a secret token in the "
+                     "address (printed, with a QR code to scan).")(f)
+    f = click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port to listen on.")(f)
+    f = click.option("--host", metavar="H", help="Address to listen on (default 127.0.0.1; with --lan, every interface).")(f)
     return f
 
 
@@ -113,7 +198,7 @@ def begin(cache_dir: Path | None, debug: bool) -> None:
 def workspace() -> app.Workspace:
     """The command's clip folder, and its engine factory (a test may put one in ctx.obj)."""
     obj = click.get_current_context().find_root().obj
-    return app.Workspace(obj["cache_dir"], obj.get("engines") or app.default_engines)
+    return app.Workspace(obj["cache_dir"], obj.get("engines") or app.default_engines, tell)
 
 
 def voicing(kw: dict) -> app.Voicing:
@@ -125,7 +210,7 @@ def choices(kw: dict) -> tuple[app.Voicing, app.Timing]:
     """The voicing and timing options, taken out of a command's keyword arguments."""
     voicing_ = voicing(kw)
     timing = app.Timing(kw.pop("partner_a"), kw.pop("partner_b"), kw.pop("pause_scale"), kw.pop("minutes"),
-                        kw.pop("first"))
+                        first=kw.pop("first"), say_a=kw.pop("say_a"), say_b=kw.pop("say_b"))
     return voicing_, timing
 
 

@@ -25,7 +25,9 @@ from player.errors import AudioDeviceError
 from player.prefetch import AheadOfTheListener
 from player.signals import stop_signals
 from player.timeline import (
+    PASSAGE_TAIL_S,
     SAMPLE_RATE,
+    SENTENCE_GAP_S,
     Event,
     Timeline,
     first_event_of_step,
@@ -80,6 +82,17 @@ def open_mixer(session_id: str, driver: str | None = None):
             f"export instead: guided export {session_id} -o {session_id}.wav"
         ) from None
     return pygame.mixer
+
+
+def play_samples(mixer, samples: np.ndarray) -> None:
+    """Play a short sound (a voice sample) to its end through `mixer` (from open_mixer), then close it."""
+    try:
+        channel = mixer.Channel(0)
+        channel.play(mixer.Sound(buffer=samples.tobytes()))
+        while channel.get_busy():
+            time.sleep(0.02)
+    finally:
+        mixer.quit()
 
 
 class Keys:
@@ -233,25 +246,51 @@ class _Player:
             self.display.keys_help()
         return key if key in wanted else None
 
+    def _when_made(self, sentence: str, show: bool) -> int:
+        """The length of `sentence`'s clip, waiting for the background maker while it works (with
+        a word on screen if `show`); once it is done (or if a clip went missing since), it makes
+        what is still missing. n, b or q end the wait."""
+        frames = self.voiced.frames(sentence)
+        if frames is None and show:
+            self.display.preparing()
+        while frames is None and self.ahead is not None and self.ahead.working():
+            if key := self._key_or_none(("n", "b", "q")):  # no need to wait to leave
+                raise _KeyWhilePreparing(key)
+            time.sleep(0.01)
+            frames = self.voiced.frames(sentence)
+        if frames is None and self.ahead is not None:
+            self.ahead.make_now([sentence])
+            frames = self.voiced.frames(sentence)
+        return frames or 0
+
     def _exact(self, event: Event) -> Event:
         """The event with its true length: a spoken passage planned while its clips were still
-        being made is measured once they exist (waiting, with a word on screen, if need be)."""
+        being made is measured once they all exist."""
         if event.kind != "say":
             return event
-        lengths = [self.voiced.frames(s) for s in event.sentences]
-        if None in lengths:
-            self.display.preparing()
-            # Wait for the background maker while it works; once it is done (or if a clip went
-            # missing since), it makes what is still missing.
-            while None in lengths and self.ahead is not None and self.ahead.working():
-                if key := self._key_or_none(("n", "b", "q")):  # no need to wait to leave
-                    raise _KeyWhilePreparing(key)
-                time.sleep(0.02)
-                lengths = [self.voiced.frames(s) for s in event.sentences]
-            if None in lengths and self.ahead is not None:
-                self.ahead.make_now(list(event.sentences))
-                lengths = [self.voiced.frames(s) for s in event.sentences]
+        lengths = [self._when_made(s, show=True) for s in event.sentences]
         return replace(event, length=passage_length(lengths))
+
+    def _pieces(self, event: Event, size: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(offset in the event, samples) of one event. A spoken passage is played a sentence
+        at a time, each as soon as its clip is made: the first sound of a cold session waits
+        for one sentence, not a passage. Under an ambience bed (which ducks over the whole
+        passage, so needs its length) and for other events, the whole event is ready first."""
+        if event.kind != "say" or self.ambience is not None:
+            yield from event_chunks(event, self.voiced, size, self.ambience)
+            return
+        offset = 0
+        last = len(event.sentences) - 1
+        for i, sentence in enumerate(event.sentences):
+            self._when_made(sentence, show=i == 0)
+            parts = [np.zeros(seconds_to_samples(SENTENCE_GAP_S), dtype=np.int16)] if i else []
+            parts.append(self.voiced.clip(sentence))
+            if i == last:
+                parts.append(np.zeros(seconds_to_samples(PASSAGE_TAIL_S), dtype=np.int16))
+            samples = np.concatenate(parts)
+            for at in range(0, samples.size, size):
+                yield offset + at, samples[at : at + size]
+            offset += samples.size
 
     def _blocks(self, events: list[Event]) -> Iterator[tuple[int, np.ndarray]]:
         """The events' samples as (stream position, block) in blocks of PLAY_CHUNK_FRAMES (the
@@ -263,9 +302,10 @@ class _Player:
         pending: list[np.ndarray] = []
         held = 0
         for event in events:
-            event = self._exact(event)
+            if self.ambience is not None:
+                event = self._exact(event)
             self.marks.append([position + held, event])
-            for offset, samples in event_chunks(event, self.voiced, size, self.ambience):
+            for offset, samples in self._pieces(event, size):
                 pending.append(samples)
                 held += samples.size
                 while held >= size:

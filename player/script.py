@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from yaml.constructor import SafeConstructor
 
-from player.errors import Problem, ScriptError
+from player.errors import BadName, Problem, ScriptError
 from player.spoken import has_words
 
 MAX_SCRIPT_BYTES = 1_000_000
@@ -28,7 +28,7 @@ MAX_SECONDS = 3600.0
 DEFAULT_WAIT_FALLBACK = 30.0
 
 PLACEHOLDERS = ("{a}", "{b}", "{speaker}", "{listener}")
-TOP_KEYS = ("title", "summary", "mode", "tags", "steps")
+TOP_KEYS = ("title", "summary", "mode", "tags", "pronounce", "steps")
 # Each step kind and the extra keys it may carry.
 STEP_KEYS = {
     "section": (),
@@ -77,6 +77,8 @@ class Session:
     mode: str
     tags: tuple[str, ...]
     steps: tuple[Step, ...] = field(repr=False)
+    # names the voice says differently, as written for the ear: (name as typed, as said)
+    pronounce: tuple[tuple[str, str], ...] = ()
 
 
 def parse_duration(value: object) -> float | None:
@@ -346,6 +348,7 @@ class _Checker:
             self.problem(fields["title"], f"title is {len(title)} characters; keep it to {MAX_TITLE}")
         summary = self.required_text(root, fields, "summary")
         tags = self.tags(fields.get("tags"))
+        pronounce = self.pronounce(fields.get("pronounce"))
         steps: tuple[Step, ...] = ()
         if "steps" not in fields:
             self.problem(root, "missing 'steps': a script needs at least one step")
@@ -353,7 +356,28 @@ class _Checker:
             steps = self.step_list(fields["steps"], inside_turns=False)
             if steps and not _audible(steps):
                 self.problem(fields["steps"], "nothing to hear: the steps are only sections; add something to say")
-        return Session(path.stem, path, title, summary, self.mode, tags, steps)
+        return Session(path.stem, path, title, summary, self.mode, tags, steps, pronounce)
+
+    def pronounce(self, node: yaml.Node | None) -> tuple[tuple[str, str], ...]:
+        """`pronounce: {Siobhan: shiv-awn}`: a name, and how the voice should say it."""
+        from player.names import check_spoken
+
+        if node is None:
+            return ()
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, "pronounce must map names to how they are said, e.g. {Siobhan: shiv-awn}")
+            return ()
+        pairs = []
+        for name, name_node, value in self.mapping(node):
+            said = self.scalar(value)
+            if not isinstance(name, str) or not name.strip() or not isinstance(said, str):
+                self.problem(name_node, "pronounce maps a name to text, e.g. Siobhan: shiv-awn")
+                continue
+            try:
+                pairs.append((name.strip(), check_spoken(said)))
+            except BadName as exc:
+                self.problem(value, f"pronounce: {name}: {exc}")
+        return tuple(pairs)
 
     def required_text(self, root: yaml.Node, fields: dict, key: str) -> str:
         if key not in fields:

@@ -33,6 +33,9 @@ _SPACE_BEFORE = re.compile(r" +([,.;:!?…])")
 _DOUBLED = re.compile(r"([,;:]),+|,([.!?…])")  # ", ," left where an arrow stood
 _INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\ufe0e", "\ufe0f"}
 _DROPPED_CATEGORIES = {"So", "Sk", "Sm", "Co", "Cn", "Cs", "Cc", "Cf"}
+# The timeline marks where a partner's name goes (private-use characters no text holds), splits
+# and cleans the sentences, then puts the name in: the marks pass through here, and count as words.
+NAME_MARKS = ("\ue000", "\ue001")
 _LEADING_PUNCTUATION = re.compile(r"^[\s,.;:!?…)\]}–—-]+")
 
 
@@ -50,7 +53,7 @@ def spoken_text(text: str) -> str:
     text = _SPACE_BEFORE.sub(r"\1", text)
     text = _DOUBLED.sub(lambda m: m.group(1) or m.group(2), text)
     text = _LEADING_PUNCTUATION.sub("", text)
-    if not any(c.isalnum() for c in text):
+    if not any(c.isalnum() or c == NAME_MARKS[0] for c in text):
         return ""
     return text
 
@@ -74,4 +77,6 @@ def _instead_of(char: str) -> str:
 
 
 def _is_symbol(char: str) -> bool:
+    if char in NAME_MARKS:
+        return False
     return char in _INVISIBLE or unicodedata.category(char) in _DROPPED_CATEGORIES

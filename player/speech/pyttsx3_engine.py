@@ -93,6 +93,9 @@ class Pyttsx3Engine:
         finally:
             Path(path).unlink(missing_ok=True)
 
+    def prepare(self, voice: str) -> None:
+        """Nothing to load ahead: its worker starts with the first sentence."""
+
     def close(self) -> None:
         self._stop_worker()
         self._tempdir.cleanup()

@@ -74,9 +74,13 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int |
     from player.speech import get_engine
     from player.speech.clips import make_clip
 
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)  # while playing, the player must never wait for the cores
     engine = None
+    niced = False  # at full priority until the first clip: until then the player waits for it
+    try:  # load the model before the first sentence comes: it may be started early (start_early)
+        engine = get_engine(engine_name, threads=threads)
+        engine.prepare(voice_id)
+    except Exception:  # said in one line when the first sentence asks for it again, below
+        engine = None
     while True:
         try:
             sentence = conn.recv()
@@ -95,6 +99,10 @@ def _worker_main(conn, engine_name: str, settings, voice_id: str, threads: int |
             conn.send(answer)
         except OSError:  # the parent has gone: nobody is waiting for this clip
             return
+        if not niced:
+            niced = True
+            with contextlib.suppress(OSError):
+                os.nice(WORKER_NICENESS)  # while playing, the player must never wait for the cores
 
 
 class _Worker:
@@ -135,6 +143,27 @@ class _Worker:
         self.conn.close()
 
 
+_early: dict[tuple, _Worker] = {}
+
+
+def start_early(engine_name: str, settings, voice_id: str, threads: int | None = None) -> None:
+    """Start one worker now, loading its engine, before anyone knows which sentences are needed:
+    `guided play` hashes the model, plans and opens the mixer meanwhile. The next
+    clips_in_parallel for the same engine, voice and threads takes it; discard_early ends it
+    if none does."""
+    job = (engine_name, settings, voice_id, threads)
+    if job not in _early:
+        _early[job] = _Worker(job)
+
+
+def discard_early() -> None:
+    """End the workers started early that no render took (the cache was warm)."""
+    while _early:
+        _, worker = _early.popitem()
+        worker.stop(kill=True)  # it may be busy loading its model: waiting for it helps nobody
+        worker.reap(time.monotonic() + 2)
+
+
 def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list[str], jobs: int,
                       timeout: float = CLIP_TIMEOUT_S, threads: int | None = 1,
                       stop: threading.Event | None = None) -> Iterator[tuple[str, np.ndarray]]:
@@ -150,7 +179,11 @@ def clips_in_parallel(engine_name: str, settings, voice_id: str, sentences: list
     workers: list[_Worker] = []
     try:
         for _ in range(min(jobs, len(queue))):
-            workers.append(_Worker(job))
+            early = _early.pop(job, None)
+            if early is not None and not early.process.is_alive():  # it died while waiting: a new one
+                early.reap(time.monotonic())
+                early = None
+            workers.append(early or _Worker(job))
         while (queue or any(w.sentence is not None for w in workers)) and not (stop and stop.is_set()):
             for worker in workers:
                 if worker.sentence is None and queue:
