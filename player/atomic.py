@@ -41,10 +41,13 @@ def replacing(target: Path, mode: int = 0o644) -> Iterator[Path]:
 
 
 def is_abandoned(part: Path) -> bool:
-    """True when no process holds the lock on a partial file: its writer is gone."""
+    """True when no process holds the lock on a partial (or lock) file: its writer is gone.
+    A file already gone counts as abandoned."""
     try:
         with open(part, "rb") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return True
     except OSError:
         return False
     return True

@@ -42,6 +42,7 @@ _HAS_NUMBER = re.compile(rf"\d|\b(?:{'|'.join(w for w in NUMBER_WORDS if w not i
 _LONGER = re.compile(r"\b(?:extended|longer|lengthy|deep|prolonged|extra)\b")
 _LONG = re.compile(r"\blong\b")
 _SHORTER = re.compile(r"\b(?:short|brief|briefly|small|little|moment|beat)\b")
+# What may follow a pause in the same cue ("then fade out"), and the other cues: bells, repeats.
 _THEN = re.compile(r"\s*(?:,|;|\bthen\b|\band\b|\bwhile\b|\bas\b)\s*")
 _BELL = re.compile(r"(?:soft\s+|gentle\s+|closing\s+|opening\s+|final\s+)?(?:bell|chime|gong|singing bowl|bowl)s?\b(.{0,80})")
 _CLOSING = re.compile(r"\b(?:end|ending|close|closing|final|last)\b")

@@ -78,6 +78,7 @@ _PLAIN_LABEL = re.compile(rf"{ROLE_LABELS}(?:\s+\d)?\s*:\s+", re.IGNORECASE)
 _META_LABEL = re.compile(r"[*_]{0,2}([A-Za-z][A-Za-z' ]{0,18}[A-Za-z])[*_]{0,2}\s*:\s*[*_]{0,2}\s*(.{0,300})")
 _CLIP_ID = re.compile(r"[a-z0-9]{1,30}(?:[-_][a-z0-9]{1,30}){1,8}:(?:\s+|$)")
 _PHRASE_SECONDS = re.compile(r"([^;]{1,400});\s*(\d{1,4}(?:\.\d{1,2})?)")
+# Markup inside a line: what is taken out, unwrapped or read as a cue.
 _SLASH_BREAK = re.compile(r"(?<!\S)/(\d{1,4}(?:\.\d{1,2})?)s(?!\S)")
 _LINK = re.compile(r"!?\[([^\]\n]{0,200})\]\([^)\n]{0,400}\)")
 _INLINE_TOKEN = re.compile(r"\[([^\[\]\n]{0,80})\]|\(([^()\n]{0,120})\)")

@@ -358,14 +358,18 @@ class _Checker:
                 self.problem(fields["steps"], "nothing to hear: the steps are only sections; add something to say")
         return Session(path.stem, path, title, summary, self.mode, tags, steps, pronounce)
 
+    def optional(self, node: yaml.Node | None, kind: type, wrong: str) -> bool:
+        """Whether an optional key's node is there and of `kind`; `wrong` is said if it is not."""
+        if node is not None and not isinstance(node, kind):
+            self.problem(node, wrong)
+        return isinstance(node, kind)
+
     def pronounce(self, node: yaml.Node | None) -> tuple[tuple[str, str], ...]:
         """`pronounce: {Siobhan: shiv-awn}`: a name, and how the voice should say it."""
         from player.names import check_spoken
 
-        if node is None:
-            return ()
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, "pronounce must map names to how they are said, e.g. {Siobhan: shiv-awn}")
+        if not self.optional(node, yaml.MappingNode,
+                             "pronounce must map names to how they are said, e.g. {Siobhan: shiv-awn}"):
             return ()
         pairs = []
         for name, name_node, value in self.mapping(node):
@@ -390,10 +394,7 @@ class _Checker:
         return " ".join(value.split())
 
     def tags(self, node: yaml.Node | None) -> tuple[str, ...]:
-        if node is None:
-            return ()
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, "tags must be a list of words, e.g. [couple, listening]")
+        if not self.optional(node, yaml.SequenceNode, "tags must be a list of words, e.g. [couple, listening]"):
             return ()
         tags = []
         for item in node.value:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from player.atomic import is_abandoned
 from player.errors import SpeechError
 from player.speech import Voice, VoiceSettings, recall, remember, resolve_voice_in
 from player.speech.clips import read_engine_clip
@@ -194,7 +195,7 @@ def _worker_folder(home: Path | None) -> tuple[tempfile.TemporaryDirectory, obje
     try:
         home.mkdir(parents=True, exist_ok=True)
         for stale in home.glob(f"{TEMP_PREFIX}*"):
-            if stale.is_dir() and _unlocked(stale / "lock"):
+            if stale.is_dir() and is_abandoned(stale / "lock"):
                 shutil.rmtree(stale, ignore_errors=True)
         folder = tempfile.TemporaryDirectory(prefix=TEMP_PREFIX, dir=home)
         lock = open(Path(folder.name) / "lock", "wb")  # noqa: SIM115 - held for the engine's life
@@ -202,17 +203,6 @@ def _worker_folder(home: Path | None) -> tuple[tempfile.TemporaryDirectory, obje
         return folder, lock
     except OSError:  # a cache folder that cannot be written: /tmp will do
         return tempfile.TemporaryDirectory(prefix="guided-tts-"), None
-
-
-def _unlocked(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def _worker_main(conn, settings: tuple | None) -> None:
