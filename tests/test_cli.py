@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import wave
 
 import pytest
 from click.testing import CliRunner
+from conftest import run_env
 
 from player.cli import cli
 from player.library import bundled_paths
@@ -257,3 +260,53 @@ def test_show_a_markdown_script_makes_every_decision_visible(run, tmp_path):
     assert "Warnings (--strict makes these errors):\n  L7     unrecognised cue [music], left out" in output
     strict = CliRunner().invoke(cli, ["show", str(path), "--strict"])
     assert strict.exit_code == 1 and strict.output == f"Error: {path}:7: unrecognised cue [music], left out\n"
+
+
+def test_list_keeps_lengths_in_a_memo_made_again_when_a_script_changes(tmp_path, write_script):
+    from player import app
+
+    workspace = app.Workspace(tmp_path / "clips")
+    path = write_script("title: T\nsummary: S\nsteps:\n  - say: Hello there.\n  - pause: 10s\n")
+    first = app.list_sessions(workspace, [path])
+    assert (tmp_path / "clips" / app.MEMO_NAME).is_file()
+    assert app.list_sessions(workspace, [path]) == first
+    path.write_text("title: T2\nsummary: S\nsteps:\n  - say: Hello there.\n  - pause: 70s\n", encoding="utf-8")
+    changed = app.list_sessions(workspace, [path])
+    assert changed[0].title == "T2" and changed[0].minutes == round(first[0].minutes + 1, 1)
+    (tmp_path / "clips" / app.MEMO_NAME).write_text("{not json", encoding="utf-8")
+    assert app.list_sessions(workspace, [path]) == changed  # a damaged memo is only made again
+
+
+def test_a_warm_list_reads_no_script(tmp_path):
+    code = ("import sys; from click.testing import CliRunner; from player.cli import cli; "
+            "r = CliRunner().invoke(cli, ['list']); assert r.exit_code == 0, r.output; "
+            "print(sorted(m for m in ('yaml', 'numpy', 'player.script', 'player.timeline') if m in sys.modules))")
+    env = run_env(tmp_path)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)  # makes the memo
+    warm = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True)
+    assert warm.stdout.strip() == "[]"
+
+
+def test_the_disk_driver_without_its_file_is_refused_and_writes_nothing(tmp_path):
+    env = {k: v for k, v in run_env(tmp_path).items() if k != "SDL_DISKAUDIOFILE"}
+    result = subprocess.run([sys.executable, "-m", "player", "play", "arriving", "--audio-driver", "disk",
+                             "--engine", "espeak-ng"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "SDL_DISKAUDIOFILE" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "sdlaudio.raw").exists()
+
+
+def test_debug_shows_the_traceback_and_a_closed_pipe_is_quiet(tmp_path):
+    env = run_env(tmp_path)
+    plain = subprocess.run([sys.executable, "-m", "player", "show", "no-such"], env=env, capture_output=True, text=True)
+    debug = subprocess.run([sys.executable, "-m", "player", "--debug", "show", "no-such"], env=env, capture_output=True,
+                           text=True)
+    assert plain.returncode == debug.returncode == 1
+    assert plain.stderr == "Error: no session named 'no-such' (see 'guided list')\n"
+    assert "Traceback" in debug.stderr and debug.stderr.endswith(plain.stderr)
+    reader = subprocess.Popen([sys.executable, "-m", "player", "show", "closer-step-by-step"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.read(20)
+    reader.stdout.close()  # as `| head -1` does
+    assert reader.wait(timeout=60) == 0 and reader.stderr.read() == b""

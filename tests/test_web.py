@@ -21,6 +21,7 @@ import pytest
 from conftest import ROOT, FakeEngine
 
 from player import app, web
+from player.app import page
 
 pytest.importorskip("starlette")
 uvicorn = pytest.importorskip("uvicorn")
@@ -82,7 +83,7 @@ def serve_site(tmp_path, couple_script):
     @contextlib.contextmanager
     def start(token: str | None = None, remember_names: bool = False):
         workspace = app.Workspace(tmp_path / "cache", fake_engines)
-        site = web.Site(workspace, app.offered_sessions(workspace, [couple_script]), app.Voicing(), token,
+        site = web.Site(workspace, page.offered_sessions(workspace, [couple_script]), app.Voicing(), token,
                         remember_names)
         with running(site) as url:
             yield url, site
