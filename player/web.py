@@ -1,7 +1,7 @@
 """`guided serve`: the web page, a second thin face over player.app, for the phone on the sofa.
 
 The server (Starlette on uvicorn, imported only when `serve` runs) offers the library, renders a
-session whole through page.page_sound (the export's renderer) on one background thread at a
+session whole through cases.page_sound (the export's renderer) on one background thread at a
 time, serves the WAV with HTTP Range support, and records the page's plays through app. The page
 (player/page/index.html, one file) drives captions, turns, waits and chapters from the timeline.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from player import app
-from player.app import page
+from player.app import page as cases
 from player.errors import GuidedError, ServeError
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,12 @@ _SOUND = re.compile(r"[0-9a-f]{64}")
 class Job:
     """One render the page asked for, polled until its sound is ready (or failed)."""
 
-    offered: page.Offered
+    offered: cases.Offered
     timing: app.Timing
     phase: str = "waiting"  # waiting | clips | sound | ready | failed
     done: int = 0
     total: int = 0
-    sound: page.PageSound | None = None
+    sound: cases.PageSound | None = None
     message: str | None = None
 
     def to_json(self) -> dict:
@@ -71,7 +71,7 @@ class Site:
     """What one run of the server knows: the sessions it offers and what the page made."""
 
     workspace: app.Workspace
-    offered: list[page.Offered]
+    offered: list[cases.Offered]
     voicing: app.Voicing
     token: str | None = None  # None: loopback only, no token needed
     remember_names: bool = False
@@ -81,10 +81,10 @@ class Site:
     plays: dict[int, tuple[int, float]] = field(default_factory=dict)  # open plays: last step, seconds
     rendering: threading.Lock = field(default_factory=threading.Lock)
 
-    def session(self, session_id: str) -> page.Offered | None:
+    def session(self, session_id: str) -> cases.Offered | None:
         return next((o for o in self.offered if o.info.id == session_id), None)
 
-    def start_job(self, offered: page.Offered, timing: app.Timing) -> str:
+    def start_job(self, offered: cases.Offered, timing: app.Timing) -> str:
         job_id = secrets.token_urlsafe(12)
         job = self.jobs[job_id] = Job(offered, timing)
         while len(self.jobs) > JOBS_KEPT:
@@ -108,7 +108,7 @@ class Site:
         try:
             with self.rendering:
                 job.phase = "clips"
-                sound = page.page_sound(self.workspace, job.offered.path, self.voicing, job.timing, progress)
+                sound = cases.page_sound(self.workspace, job.offered.path, self.voicing, job.timing, progress)
             self.sounds[sound.key] = sound.path
             job.sound, job.phase = sound, "ready"
         except GuidedError as exc:  # shown on the page only: it may hold a sentence, so a name
@@ -137,7 +137,7 @@ class Site:
     def close_plays(self) -> None:
         """Plays still open when the server stops are recorded as stopped where they were."""
         for play_id, (step, seconds) in list(self.plays.items()):
-            page.note_page_play(play_id, step, seconds, "stopped", self.warn)
+            cases.note_page_play(play_id, step, seconds, "stopped", self.warn)
         self.plays.clear()
 
 
@@ -243,12 +243,12 @@ def make_app(site: Site):
         return Response(page, media_type="text/html; charset=utf-8", headers={"cache-control": "no-store"})
 
     def library() -> list[dict]:
-        return [{**o.info.to_json(), "resume_step": page.page_resume_step(o)} for o in site.offered]
+        return [{**o.info.to_json(), "resume_step": cases.page_resume_step(o)} for o in site.offered]
 
     async def sessions(request):
         return JSONResponse(await run_in_threadpool(library), headers={"cache-control": "no-store"})
 
-    def offered_or_404(session_id) -> page.Offered:
+    def offered_or_404(session_id) -> cases.Offered:
         offered = site.session(session_id) if isinstance(session_id, str) and _ID.fullmatch(session_id) else None
         if offered is None:
             raise HTTPException(404, "No such session.")
@@ -287,7 +287,7 @@ def make_app(site: Site):
         found = job_or_404((await _body(request)).get("job"))
         if found.sound is None:
             raise HTTPException(409, "The session is not ready yet.")
-        play_id = await run_in_threadpool(page.start_page_play, found.sound, site.remember_names, site.warn)
+        play_id = await run_in_threadpool(cases.start_page_play, found.sound, site.remember_names, site.warn)
         if play_id is not None:
             site.plays[play_id] = (0, 0.0)
         return JSONResponse({"play": play_id})
@@ -305,7 +305,7 @@ def make_app(site: Site):
             site.plays[play_id] = (step, float(seconds))
         else:
             site.plays.pop(play_id)
-        await run_in_threadpool(page.note_page_play, play_id, step, float(seconds), status, site.warn)
+        await run_in_threadpool(cases.note_page_play, play_id, step, float(seconds), status, site.warn)
         return Response(status_code=204)
 
     async def refused(request, exc):
@@ -378,7 +378,7 @@ def serve(workspace: app.Workspace, scripts: list[Path], voicing: app.Voicing, *
 
     host = host or ("0.0.0.0" if lan else "127.0.0.1")
     needs_token = lan or not is_loopback(host)
-    offered = page.offered_sessions(workspace, scripts)
+    offered = cases.offered_sessions(workspace, scripts)
     site = Site(workspace, offered, voicing, secrets.token_urlsafe(16) if needs_token else None, remember_names, warn)
     sock = bind(host, port)
     shown_host = lan_address() if host in ("0.0.0.0", "::") else host
