@@ -1,4 +1,4 @@
-"""The default engine: pyttsx3 (espeak-ng on Linux, NSSpeechSynthesizer on macOS, SAPI5 on Windows).
+"""The engine that always works: pyttsx3 (espeak-ng on Linux, NSSpeechSynthesizer on macOS, SAPI5 on Windows).
 
 pyttsx3 2.99 loses audio silently in several ways, so it never runs in our process. A worker
 started with `spawn` (a forked child of an initialised pyttsx3 hangs) owns one pyttsx3 engine
