@@ -9,11 +9,15 @@ import fcntl
 import glob
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 PART_SUFFIX = ".part"
 FULL_DISK_BYTES = 1 << 20  # less free than this, and libsndfile's "System error." means a full disk
+# A partial file younger than this is never swept: its writer may be between making it and
+# locking it (microseconds, unless the machine is very busy).
+FRESH_S = 0.25
 
 
 @contextlib.contextmanager
@@ -29,8 +33,9 @@ def replacing(target: Path, mode: int = 0o644) -> Iterator[Path]:
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=target.parent)
         with os.fdopen(fd, "rb") as held:
-            with contextlib.suppress(OSError):
-                fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with contextlib.suppress(OSError):  # a file system without locks: swept by age alone
+                # Blocking: a sweeper only tests the lock for an instant, then leaves a fresh file be.
+                fcntl.flock(held.fileno(), fcntl.LOCK_EX)
             yield Path(temp)
             os.chmod(temp, mode)
             os.replace(temp, target)
@@ -41,8 +46,19 @@ def replacing(target: Path, mode: int = 0o644) -> Iterator[Path]:
 
 
 def is_abandoned(part: Path) -> bool:
-    """True when no process holds the lock on a partial (or lock) file: its writer is gone.
-    A file already gone counts as abandoned."""
+    """True when no process holds the lock on a partial (or lock) file, and it is not fresh:
+    its writer is gone. A file not there is judged by its folder's age (a lock file not made yet
+    in a new folder is not abandoned)."""
+    try:
+        if time.time() - part.stat().st_mtime < FRESH_S:
+            return False
+    except FileNotFoundError:
+        try:
+            return time.time() - part.parent.stat().st_mtime >= FRESH_S
+        except OSError:
+            return True
+    except OSError:
+        return False
     try:
         with open(part, "rb") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -71,10 +71,21 @@ class ClipCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_dir() and not path.is_symlink():
                 self._remove(path)
-            with replacing(path) as temp, open(temp, "wb") as f:
-                write_clip(f, samples)
+            for attempt in range(3):
+                try:
+                    self._write(path, samples)
+                    break
+                except FileNotFoundError:  # its folder was emptied and removed meanwhile (`cache clear`)
+                    if attempt == 2:
+                        raise
+                    path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CacheError(cannot_write(self.directory, exc)) from None
+
+    @staticmethod
+    def _write(path: Path, samples: np.ndarray) -> None:
+        with replacing(path) as temp, open(temp, "wb") as f:
+            write_clip(f, samples)
 
     def _remove(self, path: Path) -> None:
         try:
@@ -112,10 +123,15 @@ class ClipCache:
                 path.unlink(missing_ok=True)
             for folder in self._clip_folders():
                 for stray in folder.iterdir():
-                    if stray.name.endswith(PART_SUFFIX) or (CLIP_NAME.fullmatch(stray.name) and stray.is_dir()):
+                    if stray.name.endswith(PART_SUFFIX):
+                        sweep([stray])  # one still being written (another run) is left to its writer
+                    elif CLIP_NAME.fullmatch(stray.name) and stray.is_dir():
                         self._remove(stray)
-                if not any(folder.iterdir()):
+                try:
                     folder.rmdir()
+                except OSError as exc:  # not empty (another run stored a clip meanwhile), or gone
+                    if exc.errno not in (errno.ENOTEMPTY, errno.ENOENT):
+                        raise
         except OSError as exc:
             raise CacheError(f"cannot clear the clip cache {self.directory}: {exc.strerror}") from None
         return len(entries)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -312,13 +316,18 @@ def test_partial_files_of_a_killed_run_are_swept_but_not_a_live_ones(tmp_path):
     cache.store(key, np.full(2205, 1000, dtype=np.int16))
     dead = tmp_path / "c" / "ab" / f".{key}.wav.dead.part"
     dead.write_bytes(b"x")
+    fresh = tmp_path / "c" / "ab" / f".{key}.wav.fresh.part"  # its writer may be about to lock it
+    fresh.write_bytes(b"x")
+    os.utime(dead, (time.time() - 5, time.time() - 5))
     live = tmp_path / "c" / "ab" / f".{key}.wav.live.part"
     with open(live, "wb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        os.utime(live, (time.time() - 5, time.time() - 5))
         assert cache.sweep() == 1
-    assert live.exists() and not dead.exists()
+    assert live.exists() and fresh.exists() and not dead.exists()
     stray = tmp_path / ".out.wav.abcd.part"
     stray.write_bytes(b"half")
+    os.utime(stray, (time.time() - 5, time.time() - 5))
     with replacing(tmp_path / "out.wav") as temp:
         temp.write_bytes(b"whole")
     assert not stray.exists() and (tmp_path / "out.wav").read_bytes() == b"whole"
@@ -407,3 +416,17 @@ def test_clearing_a_cache_on_a_read_only_mount_is_one_line(tmp_path):
         while str(mount) in Path("/proc/mounts").read_text():
             if subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False).returncode:
                 break
+
+
+def test_writers_and_a_clear_at_once_lose_no_clip_and_say_nothing(tmp_path):
+    """Two runs storing the same clip while `cache clear` runs again and again: no write fails
+    (a fresh partial file is never swept, a folder removed meanwhile is made again)."""
+    code = ("import sys, time, numpy as np; from player.cache import ClipCache\n"
+            "c = ClipCache(sys.argv[1]); end = time.time() + 2\n"
+            "while time.time() < end:\n"
+            "    c.clear() if sys.argv[2] == 'clear' else c.store('ab' + '0' * 62, np.full(2205, 9, dtype=np.int16))\n"
+            "    time.sleep(0.02 if sys.argv[2] == 'clear' else 0)\n")
+    runs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "c"), role], stderr=subprocess.PIPE, text=True)
+            for role in ("store", "store", "clear")]
+    for run in runs:
+        assert run.wait(timeout=60) == 0, run.stderr.read()
