@@ -18,7 +18,7 @@ from pathlib import Path
 import soundfile
 
 from player.ambience import Ambience
-from player.atomic import replacing, write_failure
+from player.atomic import disk_is_full, replacing, write_failure
 from player.audio import timeline_chunks
 from player.cache import VoicedCache
 from player.captions import caption_cues, caption_format, render_captions, timestamp
@@ -110,7 +110,9 @@ def export_session(
                     sound.write(samples)
                     progress(samples.size)
         except (soundfile.LibsndfileError, RuntimeError) as exc:  # libsndfile's errors carry no errno
-            raise OSError(errno.EIO, str(exc)) from None
+            # Judged now, while the partial file still holds the space it took: the export itself
+            # is what usually filled the disk.
+            raise OSError(errno.ENOSPC if disk_is_full(target.parent) else errno.EIO, str(exc)) from None
         if format_ == "MP3":
             _tag_mp3(temp, timeline)
         elif format_ in ("OGG", "FLAC"):

@@ -341,21 +341,24 @@ def test_an_export_where_no_temp_file_can_be_made_is_one_line(tmp_path):
         write_text(Path("/proc/x.txt"), "text")
 
 
-def test_export_to_a_full_disk_says_the_disk_is_full(tmp_path, fake_session):
-    import subprocess
-
+@pytest.mark.parametrize("size, suffixes", [("8k", (".wav", ".flac", ".mp3")), ("3m", (".wav",))],
+                         ids=["full-before", "filled-by-the-export"])
+def test_export_to_a_full_disk_says_the_disk_is_full(tmp_path, fake_session, size, suffixes):
+    """Full before the export began, or filled by the export itself (3 MB against about 5 MB of
+    WAV), the one line says so, and nothing is left on the disk."""
     from player.errors import ExportError
     from player.export import export_session
 
-    timeline, voiced = fake_session("title: T\nsummary: S\nsteps:\n  - say: Hello there.\n  - pause: 60s\n"
+    timeline, voiced = fake_session("title: T\nsummary: S\nsteps:\n  - say: Hello there.\n  - pause: 120s\n"
                                     "  - say: And again, slowly, one more time.\n")
     disk = tmp_path / "full"
     disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", str(disk)], capture_output=True, check=False)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True,
+                             check=False)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
     try:
-        for suffix in (".wav", ".flac", ".mp3"):
+        for suffix in suffixes:
             with pytest.raises(ExportError, match="^the disk is full: ") as caught:
                 export_session(timeline, voiced, disk / f"long{suffix}")
             assert caught.value is not None, suffix
