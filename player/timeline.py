@@ -330,7 +330,7 @@ def _step_events(play: PlayStep, scale: float, sentence_length, say=lambda name:
         yield _silence(kind, seconds, cues)
         yield _bell("soft")
     elif kind == "respond":
-        yield from _spoken(step.text, roles, scale, sentence_length)
+        yield from _spoken(step.text, roles, scale, sentence_length, say)
         yield _silence("respond", step.seconds * scale)
         yield _bell("soft")
     elif kind == "wait":

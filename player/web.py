@@ -39,8 +39,18 @@ MAX_BODY = 2048  # bytes of a request body: two names and an id, with room to sp
 JOBS_KEPT = 16  # renders remembered for the page to poll; older ones are forgotten
 TOKEN_COOKIE = "guided_token"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+def _is_loopback(host: str) -> bool:
+    """A Host this machine alone reaches: localhost, or a loopback address written as one (any of
+    127.0.0.0/8, ::1). Other names are refused, so a rebound DNS name cannot reach the server."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 STATUSES = ("stopped", "completed")
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SOUND = re.compile(r"[0-9a-f]{64}")
 
 
@@ -128,7 +138,8 @@ class Site:
                 import player.history  # noqa: F401
                 import player.speech.render  # noqa: F401
 
-                self.workspace.engines(self.voicing.engine, state_dir=self.workspace.cache_dir).close()
+                engine = app.engine_name(self.workspace, self.voicing)
+                self.workspace.engines(engine, state_dir=self.workspace.cache_dir).close()
             except Exception as exc:  # the first render will say what is wrong, on the page
                 log.debug("warm-up: %s", type(exc).__name__)
 
@@ -191,7 +202,7 @@ class Guard:
 
     def _refusal(self, request) -> tuple[int, str] | None:
         host = (request.url.hostname or "").lower()
-        if self.site.token is None and host not in LOOPBACK_HOSTS:
+        if self.site.token is None and not _is_loopback(host):
             return 403, "This server answers on 127.0.0.1 only."
         if self.site.token is not None:
             given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
@@ -249,7 +260,9 @@ def make_app(site: Site):
         return JSONResponse(await run_in_threadpool(library), headers={"cache-control": "no-store"})
 
     def offered_or_404(session_id) -> cases.Offered:
-        offered = site.session(session_id) if isinstance(session_id, str) and _ID.fullmatch(session_id) else None
+        # Looked up among the ids this server made (a file name may hold spaces or dots): no
+        # text from the request ever reaches the file system.
+        offered = site.session(session_id) if isinstance(session_id, str) and len(session_id) <= 200 else None
         if offered is None:
             raise HTTPException(404, "No such session.")
         return offered

@@ -122,3 +122,15 @@ def test_a_bad_pronounce_mapping_is_a_script_problem_with_its_line(write_script)
     path = write_script(COUPLE.replace("steps:\n", "pronounce: [Siobhan]\nsteps:\n", 1))
     with pytest.raises(ScriptError, match=r"session.yaml:4: pronounce must map names to how they are said"):
         load_session(path)
+
+
+def test_a_respond_step_says_names_as_the_rest_does(write_script):
+    from player.script import load_session
+    from player.timeline import TimingOptions, build_timeline
+
+    script = write_script("title: T\nsummary: S\nmode: couple\nsteps:\n  - turns: [a, b]\n    steps:\n"
+                          "      - talk: 10s\n      - respond: 5s\n        prompt: \"{listener}, thank {speaker}.\"\n")
+    timeline = build_timeline(load_session(script), TimingOptions(partner_a="SAM", partner_b="Jean", say_a="sahm"), 150)
+    said = [s for e in timeline.events for s in e.sentences if "thank" in s]
+    shown = [c for e in timeline.events for c in e.captions if "thank" in c]
+    assert said == ["Jean, thank sahm.", "sahm, thank Jean."] and shown == ["Jean, thank SAM.", "SAM, thank Jean."]

@@ -381,3 +381,31 @@ def test_phone_width_has_no_sideways_scrolling(serve_site, phone, tmp_path):
     assert shot.stat().st_size > 10_000
     if os.environ.get("GUIDED_DOCS_SCREENSHOT"):  # to refresh docs/phone.png: GUIDED_DOCS_SCREENSHOT=1
         shutil.copy(shot, ROOT / "docs" / "phone.png")
+
+
+# ── Found in review ──
+
+def test_a_loopback_host_other_than_127_0_0_1_is_answered_and_a_foreign_one_not(serve_site):
+    with serve_site() as (url, _):
+        port = url.rsplit(":", 1)[1].strip("/")
+        other_loopback = call(url + "api/sessions", headers={"Host": f"127.0.0.2:{port}"})
+        rebound = call(url + "api/sessions", headers={"Host": f"127.0.0.2.example:{port}"})
+    assert (other_loopback[0], rebound[0]) == (200, 403)
+
+
+def test_a_script_whose_file_name_has_spaces_and_dots_plays(tmp_path, write_script):
+    workspace = app.Workspace(tmp_path / "cache", fake_engines)
+    named = write_script(COUPLE, "my notes.v2.yaml")
+    site = web.Site(workspace, page.offered_sessions(workspace, [named]), app.Voicing(), None, False)
+    with running(site) as url:
+        assert ready_job(url, "my notes.v2")["phase"] == "ready"
+        assert call(url + "api/prepare", {"session": "../" * 40 + "etc/passwd"})[0] == 404
+
+
+def test_in_a_respond_step_the_page_shows_the_listener_speaking(tmp_path):
+    workspace = app.Workspace(tmp_path / "cache", fake_engines)
+    offered = next(o for o in page.offered_sessions(workspace, []) if o.info.id == "daily-check-in")
+    sound = page.page_sound(workspace, offered.path, app.Voicing(), app.Timing("Sam", "Alex"))
+    events = sound.to_json()["events"]
+    thanks = [e for e in events if e["kind"] == "say" and "thank you" in e["text"] and e["speaker"]]
+    assert thanks and all(e["text"].startswith(e["speaker"]) for e in thanks), thanks

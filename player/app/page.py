@@ -137,12 +137,11 @@ def page_timeline(timeline: Timeline, timing: Timing) -> dict:
     so the page's clock and the WAV agree), who speaks and who listens at every step of a
     turn, and a chapter per section."""
     from player.limits import SAMPLE_RATE
-    from player.timeline import play_steps
 
-    roles = {step.number: step.roles for step in play_steps(timeline.session, timing.options())}
+    # The event's own names: in a respond step the listener is the one who speaks.
     events = [{"step": e.step, "kind": e.kind, "purpose": e.purpose, "section": e.section,
                "start": e.start / SAMPLE_RATE, "end": e.end / SAMPLE_RATE, "text": e.text,
-               "speaker": roles[e.step].get("speaker"), "listener": roles[e.step].get("listener")}
+               "speaker": e.speaker_name, "listener": e.listener_name}
               for e in timeline.events]
     chapters = [{"title": e.text, "start": e.start / SAMPLE_RATE} for e in timeline.events if e.kind == "section"]
     return {"id": timeline.session.id, "title": timeline.session.title, "mode": timeline.session.mode,
