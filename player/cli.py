@@ -188,8 +188,8 @@ def export(session, output, export_all, format_, captions, ambience, **chosen):
         raise click.UsageError("name one session, or give --all")
     voicing, timing = opt.choices(chosen)
     if not export_all:
-        result = app.export(opt.workspace(), session, output, voicing, timing, captions, ambience, opt.progress_bar)
-        return click.echo(export_line(result, captions))
+        return click.echo(export_line(app.export(opt.workspace(), session, output, voicing, timing, captions, ambience,
+                                                 opt.progress_bar, format_), captions))
     done = app.export_all(opt.workspace(), output, format_, voicing, timing, str(captions) if captions else None,
                           ambience, opt.progress_bar, on_each=lambda result: click.echo(export_line(result)))
     click.echo(f"Wrote {done.playlist} ({len(done.results)} sessions)")

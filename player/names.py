@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from player.errors import BadName
 from player.limits import MAX_NAME
+from player.spoken import has_words
 
 _CAPITALS = re.compile(r"\b[^\W\d_]{3,}\b")  # a word of three or more letters (two: an initialism, DJ)
 
@@ -25,6 +26,8 @@ def check_spoken(text: str) -> str:
         raise BadName(f"a pronunciation is 1 to {MAX_NAME} characters, not {len(text)}")
     if not text.isprintable():
         raise BadName("a pronunciation may only hold printable characters")
+    if not has_words(text):
+        raise BadName("a pronunciation needs a letter, as it should sound (e.g. shiv-awn)")
     return text
 
 

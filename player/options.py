@@ -36,8 +36,9 @@ class GuidedGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except UsageProblem as exc:
-            raise click.UsageError(str(exc), ctx) from None
+        except UsageProblem as exc:  # found by the app, past click's parsing: one line, exit 2
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
         except GuidedError as exc:
             log.debug("the command failed", exc_info=True)
             raise click.ClickException(str(exc)) from None
@@ -133,8 +134,8 @@ def export_options(f):
     """-o, --all, --format and --captions for `guided export`."""
     f = click.option("--captions", type=click.Path(path_type=Path),
                      help=f"Also write captions: FILE.vtt or FILE.srt (with --all: {' or '.join(CAPTION_FORMATS)}).")(f)
-    f = click.option("--format", "format_", type=click.Choice(EXPORT_FORMATS), default="mp3",
-                     show_default=True, help="With --all: the format to write.")(f)
+    f = click.option("--format", "format_", type=click.Choice(EXPORT_FORMATS), show_default="mp3",
+                     help="With --all: the format to write (one export takes it from -o's suffix).")(f)
     f = click.option("--all", "export_all", is_flag=True, help="Export every bundled session into the folder -o names.")(f)
     return click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
                         help="The file to write: .wav, .flac, .ogg or .mp3 (with --all: a folder, made if need be).")(f)

@@ -310,3 +310,15 @@ def test_debug_shows_the_traceback_and_a_closed_pipe_is_quiet(tmp_path):
     reader.stdout.read(20)
     reader.stdout.close()  # as `| head -1` does
     assert reader.wait(timeout=60) == 0 and reader.stderr.read() == b""
+
+
+def test_usage_mistakes_found_past_parsing_are_one_line_and_exit_2(run, tmp_path):
+    cases = {("export", "arriving", "-o", str(tmp_path / "a.wav"), "--format", "mp3"):
+             "Error: --format goes with --all; one export takes its format from -o's suffix (e.g. -o a.mp3)\n",
+             ("play", "arriving", "--from", "2", "--resume"): "Error: give --from or --resume, not both\n"}
+    for args, said in cases.items():
+        result = CliRunner().invoke(cli, list(args))
+        assert (result.exit_code, result.output) == (2, said)
+    assert not (tmp_path / "a.wav").exists()
+    nothing = CliRunner().invoke(cli, ["show", "arriving", "--say-a", "<>"])
+    assert nothing.exit_code == 2 and "a pronunciation needs a letter" in nothing.output

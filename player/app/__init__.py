@@ -301,10 +301,14 @@ def _sessions(names: list[str]) -> list[Session]:
 
 def export(workspace: Workspace, name: str, output: Path, voicing: Voicing, timing: Timing,
            captions: Path | None = None, ambience: str | None = None,
-           progress: ProgressFactory = no_progress) -> ExportResult:
-    """Write one session to an audio file (and captions), with its clips made first."""
+           progress: ProgressFactory = no_progress, format_: str | None = None) -> ExportResult:
+    """Write one session to an audio file (and captions), with its clips made first. Its format
+    is the file's suffix: a `format_` besides (--format) is a mistake, said before any work."""
     from player.library import find_script, load_script
 
+    if format_ is not None:
+        raise UsageProblem(f"--format goes with --all; one export takes its format from -o's suffix "
+                           f"(e.g. -o {Path(output).with_suffix('.' + format_).name})")
     session = load_script(find_script(name)).session
     with voiced(workspace, voicing) as clips:
         return _export_one(clips, session, timing, Path(output), captions, _ambience(ambience), progress)
@@ -316,7 +320,7 @@ class ExportedAll:
     results: list[ExportResult] = field(default_factory=list)
 
 
-def export_all(workspace: Workspace, folder: Path, format_: str, voicing: Voicing, timing: Timing,
+def export_all(workspace: Workspace, folder: Path, format_: str | None, voicing: Voicing, timing: Timing,
                captions: str | None = None, ambience: str | None = None, progress: ProgressFactory = no_progress,
                on_each: Callable[[ExportResult], None] = lambda result: None) -> ExportedAll:
     """Every bundled session into `folder` (made if need be) as `format_`, with captions
@@ -326,6 +330,7 @@ def export_all(workspace: Workspace, folder: Path, format_: str, voicing: Voicin
 
     if captions is not None and captions not in ("vtt", "srt"):
         raise UsageProblem("with --all, give the captions' format: vtt or srt")
+    format_ = format_ or "mp3"
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ExportError(f"{folder} is a file; give a folder for --all")
