@@ -202,6 +202,7 @@ def test_play_starts_before_every_clip_is_made_and_still_equals_the_export(tmp_p
     np.testing.assert_array_equal(sounding(np.frombuffer(raw.read_bytes(), dtype="<i2")), sounding(exported))
 
 
+@pytest.mark.slow
 def test_a_passage_whose_clips_are_missing_is_made_rather_than_waited_for(prepared, disk_audio, tmp_path):
     timeline, voiced = prepared
     voiced.cache.clear()  # as if 'guided cache clear' ran meanwhile, once the maker had finished

@@ -22,6 +22,7 @@ def _open_history_and_record(path: str) -> None:
     store.close()
 
 
+@pytest.mark.slow
 def test_two_processes_creating_one_history_both_record(tmp_path):
     """The check of which migrations are done happens inside BEGIN IMMEDIATE (issue 12, D1)."""
     spawn = multiprocessing.get_context("spawn")
