@@ -388,18 +388,24 @@ def _put_names(sentence: str, names: dict[str, str]) -> str:
     return _MARKED.sub(lambda m: names[m.group(1)], sentence)
 
 
-def fit_pause_scale(timeline: Timeline, minutes: float) -> float:
+FIT_MARGIN = 0.15  # an estimated timeline's speech may be this much longer or shorter than the truth
+
+
+def fit_pause_scale(timeline: Timeline, minutes: float, margin: float = 0.0) -> float:
     """The pause scale that makes `timeline` (planned at pause scale 1) last `minutes`.
-    Speech and bells keep their length; only timed silences stretch or shrink."""
+    Speech and bells keep their length; only timed silences stretch or shrink. With `margin`
+    (an estimated timeline, before its clips are made) only a length out of reach even if the
+    speech were that much shorter or longer is refused."""
     silences = sum(e.length for e in timeline.events if e.kind == "silence")
     fixed = timeline.length - silences
     low, high = PAUSE_SCALE_RANGE
     shortest = (fixed + low * silences) / SAMPLE_RATE / 60
     longest = (fixed + high * silences) / SAMPLE_RATE / 60
-    if not shortest <= minutes <= longest:
+    reach = (shortest - margin * fixed / SAMPLE_RATE / 60, longest + margin * fixed / SAMPLE_RATE / 60)
+    if not reach[0] <= minutes <= reach[1]:
         raise FitError(
             f"{timeline.session.id} cannot last {minutes:g} minutes: with its speech unchanged it "
-            f"can last from {shortest:.1f} to {longest:.1f} minutes"
+            f"can last from {'about ' if margin else ''}{shortest:.1f} to {longest:.1f} minutes"
         )
     return (minutes * 60 * SAMPLE_RATE - fixed) / silences if silences else 1.0
 

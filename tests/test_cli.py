@@ -322,3 +322,11 @@ def test_usage_mistakes_found_past_parsing_are_one_line_and_exit_2(run, tmp_path
     assert not (tmp_path / "a.wav").exists()
     nothing = CliRunner().invoke(cli, ["show", "arriving", "--say-a", "<>"])
     assert nothing.exit_code == 2 and "a pronunciation needs a letter" in nothing.output
+
+
+def test_a_length_far_out_of_reach_is_refused_before_any_clip_is_made(run, fake_engine):
+    for command in ("render", "export"):
+        extra = ["-o", "never.wav"] if command == "export" else []
+        result = CliRunner().invoke(cli, [command, "daily-check-in", "--minutes", "0.5", *extra])
+        assert result.exit_code == 1 and "cannot last 0.5 minutes" in result.output and "from about " in result.output
+    assert fake_engine.texts == []  # nothing was spoken to find that out

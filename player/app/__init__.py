@@ -14,7 +14,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -224,9 +224,13 @@ def make_clips(clips: VoicedCache, sessions: list[Session], timing: Timing, jobs
     """Make every clip the sessions still miss, in one go (workers start, and load a model,
     once), with progress shown as the face likes."""
     from player.speech.render import render_missing
-    from player.timeline import build_timeline
+    from player.timeline import FIT_MARGIN, build_timeline, fit_pause_scale
 
     options = timing.options()
+    if timing.minutes is not None:  # a length far out of reach is refused before any clip is made
+        for session in sessions:
+            natural = build_timeline(session, replace(options, pause_scale=1.0), clips.settings.rate, clips.frames)
+            fit_pause_scale(natural, timing.minutes, FIT_MARGIN)
     sentences = [s for session in sessions
                  for s in build_timeline(session, options, clips.settings.rate).sentences()]
     missing = len(clips.missing(sentences))
