@@ -83,3 +83,21 @@ def test_a_file_is_looped_and_bad_files_are_one_line(tmp_path):
         with pytest.raises(AmbienceError, match=message):
             ambience_loop(str(bad))
     assert issubclass(AmbienceError, GuidedError)
+
+
+@pytest.mark.slow
+def test_the_play_command_plays_with_an_ambience_bed(tmp_path, write_script):
+    """Through the whole command (app.play), not only the player: the bed is heard in a silence."""
+    import subprocess
+    import sys
+
+    from conftest import run_env
+
+    script = write_script("title: T\nsummary: S\nsteps:\n  - say: Hello there.\n  - pause: 2s\n")
+    raw = tmp_path / "played.raw"
+    env = run_env(tmp_path, SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE=str(raw), GUIDED_ENGINE="espeak-ng")
+    done = subprocess.run([sys.executable, "-m", "player", "play", str(script), "--ambience", "noise"], env=env,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert done.returncode == 0, done.stderr
+    played = np.frombuffer(raw.read_bytes(), dtype="<i2")
+    assert np.count_nonzero(played) > 0.9 * played.size  # no stretch of true silence: the bed runs under it all

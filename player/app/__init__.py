@@ -443,7 +443,7 @@ def play(workspace: Workspace, name: str, voicing: Voicing, timing: Timing, *, s
                                    warn) as record:
                         stopped_at = play_timeline(timeline, clips, mixer, interactive=interactive,
                                                    start_step=start_step, on_step=record.progress, ahead=ahead,
-                                                   ambience=Ambience(bed, timeline.length) if bed else None)
+                                                   ambience=Ambience(bed, timeline.length) if bed is not None else None)
                         record.completed = stopped_at is None
                 finally:
                     ahead.stop()
