@@ -68,17 +68,18 @@ class ClipCache:
         is in use). No fsync: a clip cut short by a crash is caught by load() and made again."""
         path = self.path_for(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_dir() and not path.is_symlink():
                 self._remove(path)
+            # `cache clear` in another run may remove the folder at any moment: between making it
+            # and writing in it, or even inside mkdir (which then says it exists, and it is gone).
             for attempt in range(3):
                 try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
                     self._write(path, samples)
                     break
-                except FileNotFoundError:  # its folder was emptied and removed meanwhile (`cache clear`)
+                except (FileNotFoundError, FileExistsError):
                     if attempt == 2:
                         raise
-                    path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise CacheError(cannot_write(self.directory, exc)) from None
 
