@@ -324,6 +324,9 @@ def test_next_and_thirty_seconds_more(serve_site, phone):
         phone.keyboard.press("n")
         following = next(e for e in timeline["events"] if e["step"] > current["step"])
         after_next = audio_state(phone)["t"]
+        # The page shows the new step on its next tick of the clock: at most a moment later.
+        shown = f"Step {following['step']} of {timeline['step_count']}"
+        wait_until(phone, f"document.getElementById('step').textContent.startsWith({json.dumps(shown)})", timeout=2000)
         step_text = phone.locator("#step").text_content()
         pause = next(e for e in timeline["events"] if e["purpose"] == "pause" and e["section"] == "Quiet")
         phone.get_by_role("button", name="Quiet").click()
