@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from player import app
-from player.errors import GuidedError, UsageProblem
+from player.errors import BadName, GuidedError, UsageProblem
 from player.limits import (
     CAPTION_FORMATS,
     CORES,
@@ -50,14 +50,18 @@ class GuidedGroup(click.Group):
             ctx.exit(0)
 
 
-def _name(ctx, param, value):
-    from player.errors import BadName
-    from player.timeline import check_name
-
+def _as_parameter(check, value):
+    """`check(value)`, with a name it refuses reported as the option's bad value."""
     try:
-        return check_name(value)
+        return check(value)
     except BadName as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _name(ctx, param, value):
+    from player.timeline import check_name
+
+    return _as_parameter(check_name, value)
 
 
 def engine_option(f):
@@ -99,13 +103,9 @@ def voice_options(f):
 
 
 def _spoken(ctx, param, value):
-    from player.errors import BadName
     from player.names import check_spoken
 
-    try:
-        return None if value is None else check_spoken(value)
-    except BadName as exc:
-        raise click.BadParameter(str(exc)) from None
+    return None if value is None else _as_parameter(check_spoken, value)
 
 
 def timing_options(f):

@@ -38,18 +38,6 @@ DEFAULT_PORT = 8765
 MAX_BODY = 2048  # bytes of a request body: two names and an id, with room to spare
 JOBS_KEPT = 16  # renders remembered for the page to poll; older ones are forgotten
 TOKEN_COOKIE = "guided_token"
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
-
-
-def _is_loopback(host: str) -> bool:
-    """A Host this machine alone reaches: localhost, or a loopback address written as one (any of
-    127.0.0.0/8, ::1). Other names are refused, so a rebound DNS name cannot reach the server."""
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 STATUSES = ("stopped", "completed")
 _SOUND = re.compile(r"[0-9a-f]{64}")
 
@@ -202,7 +190,7 @@ class Guard:
 
     def _refusal(self, request) -> tuple[int, str] | None:
         host = (request.url.hostname or "").lower()
-        if self.site.token is None and not _is_loopback(host):
+        if self.site.token is None and not is_loopback(host):
             return 403, "This server answers on 127.0.0.1 only."
         if self.site.token is not None:
             given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
@@ -340,6 +328,8 @@ def make_app(site: Site):
 # ── Running it ───────────────────────────────────────────────────────────────────────────────
 
 def is_loopback(host: str) -> bool:
+    """A host this machine alone reaches: localhost, or a loopback address written as one (any of
+    127.0.0.0/8, ::1). Other names are refused, so a rebound DNS name cannot reach the server."""
     if host == "localhost":
         return True
     try:

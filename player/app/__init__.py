@@ -123,9 +123,10 @@ def list_sessions(workspace: Workspace, paths: list[Path] | None = None) -> list
     memo_path = workspace.cache_dir / MEMO_NAME
     memo = _read_memo(memo_path)
     rows, changed = [], False
+    planner = _planner_version()
     for path in paths:
         stat = path.stat()
-        key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{_planner_version()}"
+        key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{planner}"
         row = memo.get(key)
         if row is None:
             row, changed = _session_row(path), True
