@@ -6,7 +6,7 @@ Play and export both draw on `timeline_chunks`, so what is heard equals what is 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -67,17 +67,22 @@ def bell(which: str) -> np.ndarray:
     return np.round(sound * 32767).astype(np.int16)
 
 
+def passage_parts(event: Event, voiced: VoicedCache,
+                  before: Callable[[str, int], None] = lambda sentence, i: None) -> Iterator[np.ndarray]:
+    """A say event's sound, a sentence at a time: each clip (after the first, with a breath
+    before it), then the tail after the passage. `before(sentence, i)` is called as each
+    sentence's clip is about to be read: playback waits there for a clip still being made."""
+    gap = np.zeros(seconds_to_samples(SENTENCE_GAP_S), dtype=np.int16)
+    for i, sentence in enumerate(event.sentences):
+        before(sentence, i)
+        yield np.concatenate([gap, voiced.clip(sentence)]) if i else voiced.clip(sentence)
+    yield np.zeros(seconds_to_samples(PASSAGE_TAIL_S), dtype=np.int16)
+
+
 def passage_audio(event: Event, voiced: VoicedCache) -> np.ndarray:
     """A say event: its sentence clips with a breath between them and a tail after, fitted to
     the event's planned length."""
-    gap = np.zeros(seconds_to_samples(SENTENCE_GAP_S), dtype=np.int16)
-    parts: list[np.ndarray] = []
-    for i, sentence in enumerate(event.sentences):
-        if i:
-            parts.append(gap)
-        parts.append(voiced.clip(sentence))
-    parts.append(np.zeros(seconds_to_samples(PASSAGE_TAIL_S), dtype=np.int16))
-    return _fit(np.concatenate(parts), event.length)
+    return _fit(np.concatenate(list(passage_parts(event, voiced))), event.length)
 
 
 def _fit(samples: np.ndarray, length: int) -> np.ndarray:

@@ -18,16 +18,14 @@ from dataclasses import replace
 import numpy as np
 
 from player.ambience import Ambience
-from player.audio import bell, event_chunks
+from player.audio import bell, event_chunks, passage_parts
 from player.cache import VoicedCache
 from player.display import Display
 from player.errors import AudioDeviceError
 from player.prefetch import AheadOfTheListener
 from player.signals import stop_signals
 from player.timeline import (
-    PASSAGE_TAIL_S,
     SAMPLE_RATE,
-    SENTENCE_GAP_S,
     Event,
     Timeline,
     first_event_of_step,
@@ -280,14 +278,7 @@ class _Player:
             yield from event_chunks(event, self.voiced, size, self.ambience)
             return
         offset = 0
-        last = len(event.sentences) - 1
-        for i, sentence in enumerate(event.sentences):
-            self._when_made(sentence, show=i == 0)
-            parts = [np.zeros(seconds_to_samples(SENTENCE_GAP_S), dtype=np.int16)] if i else []
-            parts.append(self.voiced.clip(sentence))
-            if i == last:
-                parts.append(np.zeros(seconds_to_samples(PASSAGE_TAIL_S), dtype=np.int16))
-            samples = np.concatenate(parts)
+        for samples in passage_parts(event, self.voiced, lambda sentence, i: self._when_made(sentence, show=i == 0)):
             for at in range(0, samples.size, size):
                 yield offset + at, samples[at : at + size]
             offset += samples.size
