@@ -299,11 +299,10 @@ def open_to_resume(session_id: str) -> History:
         raise HistoryUnavailable(f"cannot resume {session_id}: {exc}") from None
 
 
-def resume_step(history: History | None, session_id: str, hash_: str, total_steps: int,
+def resume_step(history: History, session_id: str, hash_: str, total_steps: int,
                 warn: Callable[[str], None]) -> int:
-    """The step where the latest stopped play of the session stopped, to play it again from."""
-    if history is None:
-        raise HistoryUnavailable(f"cannot resume {session_id}: practice history is unavailable")
+    """The step where the latest stopped play of the session stopped, to play it again from
+    (`history` from open_to_resume, which says in one line why there is none)."""
     last = history.latest_stopped(session_id)
     if last is None:
         raise NothingToResume(f"no stopped play of '{session_id}' to resume (see 'guided history')")

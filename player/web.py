@@ -242,7 +242,8 @@ def make_app(site: Site):
         return Response(page, media_type="text/html; charset=utf-8", headers={"cache-control": "no-store"})
 
     def library() -> list[dict]:
-        return [{**o.info.to_json(), "resume_step": cases.page_resume_step(o)} for o in site.offered]
+        steps = cases.page_resume_steps(site.offered)
+        return [{**o.info.to_json(), "resume_step": steps[o.info.id]} for o in site.offered]
 
     async def sessions(request):
         return JSONResponse(await run_in_threadpool(library), headers={"cache-control": "no-store"})

@@ -191,20 +191,25 @@ def note_page_play(play_id: int, step: int, seconds: float, status: str | None =
         history.close()
 
 
-def page_resume_step(offered: Offered) -> int | None:
-    """The step where the latest stopped play of this session stopped (None: nothing to resume,
-    or no history), for the page to offer."""
+def page_resume_steps(offered: list[Offered]) -> dict[str, int | None]:
+    """For each session offered (by its id on the page), the step where its latest stopped play
+    stopped, for the page to offer (None: nothing to resume). The history is opened once, for
+    reading only; when it cannot be read, there is nothing to offer."""
     from player.errors import HistoryUnavailable
     from player.history import History
 
+    steps: dict[str, int | None] = {o.info.id: None for o in offered}
     try:
-        history = History()
+        history = History(read_only=True)
     except HistoryUnavailable:
-        return None
+        return steps
     try:
-        last = history.latest_stopped(offered.session_id)
+        for item in offered:
+            last = history.latest_stopped(item.session_id)
+            if last is not None and last.last_step > 1:
+                steps[item.info.id] = last.last_step
     except HistoryUnavailable:
-        return None
+        return {o.info.id: None for o in offered}
     finally:
         history.close()
-    return max(last.last_step, 1) if last is not None and last.last_step > 1 else None
+    return steps
